@@ -1,0 +1,8 @@
+//! `minetrace analyze` (being written).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<u8> {
+    anyhow::bail!("`analyze` is not implemented yet")
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod agent;
+pub mod analyze;
+pub mod detectors;
+pub mod estimate;
+pub mod scan;
+pub mod simulate;

@@ -1,0 +1,73 @@
+//! The `minetrace` binary: argument parsing and glue. Each subcommand lives in its own module
+//! under `commands/`; the work happens in the library crates.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit status, as a virus scanner: nothing found, findings, or an error.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "minetrace",
+    version,
+    about = "Finds cryptocurrency mining on an organisation's own machines and networks",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse pcap/pcapng captures (files or directories) for mining sessions.
+    Analyze(commands::analyze::Args),
+    /// Write simulated mining and benign sessions as pcap files (no proof-of-work).
+    Simulate(commands::simulate::Args),
+    /// Hashrate, energy, coal/CO2, money and legal band calculator.
+    Estimate(commands::estimate::Args),
+    /// Scan this host once for mining processes, persistence and tampering.
+    Scan(commands::scan::Args),
+    /// Rescan this host continuously and report findings.
+    Agent(commands::agent::Args),
+    /// List the built-in detectors.
+    Detectors(commands::detectors::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => commands::analyze::run(a),
+        Command::Simulate(a) => commands::simulate::run(a),
+        Command::Estimate(a) => commands::estimate::run(a),
+        Command::Scan(a) => commands::scan::run(a),
+        Command::Agent(a) => commands::agent::run(a),
+        Command::Detectors(a) => commands::detectors::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(EXIT_CLEAN);
+            }
+            eprintln!("minetrace: error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

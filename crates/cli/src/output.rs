@@ -1,0 +1,1 @@
+//! Output sinks: terminal table, JSON Lines, Suricata EVE.

@@ -1,0 +1,500 @@
+//! The finding: what every detector produces and every sink consumes.
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
+
+/// Where a finding was made: a network observation or a host scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    Network,
+    Host,
+}
+
+/// The mining protocol dialect (or the indicator family) a finding rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// Stratum V1, Bitcoin family (`mining.subscribe`/`notify`/`submit`, set_difficulty).
+    #[serde(rename = "stratum-v1")]
+    StratumV1,
+    /// Stratum V1 with Equihash conventions (`mining.set_target`, ZEC and friends).
+    #[serde(rename = "stratum-equihash")]
+    StratumEquihash,
+    /// NiceHash EthereumStratum/1.0.0.
+    #[serde(rename = "ethereum-stratum-1")]
+    EthereumStratum1,
+    /// EthereumStratum/2.0.0 (`mining.hello`, `mining.set`).
+    #[serde(rename = "ethereum-stratum-2")]
+    EthereumStratum2,
+    /// EthProxy / Claymore "stratum" (`eth_submitLogin`, `eth_getWork`...).
+    #[serde(rename = "eth-proxy")]
+    EthProxy,
+    /// KawPow stratum (Ravencoin).
+    #[serde(rename = "kawpow")]
+    KawPow,
+    /// CryptoNote / XMRig JSON-RPC (`login`, `job`, `submit`, `keepalived`).
+    #[serde(rename = "cryptonote")]
+    CryptoNote,
+    /// Grin stratum (`getjobtemplate`...).
+    #[serde(rename = "grin")]
+    Grin,
+    /// Beam stratum (`solution`...).
+    #[serde(rename = "beam")]
+    Beam,
+    /// Kaspa stratum bridge.
+    #[serde(rename = "kaspa")]
+    Kaspa,
+    /// getwork / getblocktemplate / eth_* calls over HTTP.
+    #[serde(rename = "http-getwork")]
+    HttpGetwork,
+    /// Stratum V2 binary frames in clear.
+    #[serde(rename = "stratum-v2")]
+    StratumV2,
+    /// Stratum V2 Noise handshake shape (encrypted).
+    #[serde(rename = "stratum-v2-noise")]
+    StratumV2Noise,
+    /// A DNS query or answer for a pool domain.
+    #[serde(rename = "dns")]
+    Dns,
+    /// A TLS ClientHello naming a pool in its SNI.
+    #[serde(rename = "tls")]
+    Tls,
+    /// A connection to an endpoint known or learned to be a pool.
+    #[serde(rename = "pool-endpoint")]
+    PoolEndpoint,
+    /// Encrypted or unknown mining recognised by its traffic shape.
+    #[serde(rename = "behavioural")]
+    Behavioural,
+    /// Dedicated mining hardware (ASIC) on the LAN.
+    #[serde(rename = "asic")]
+    Asic,
+}
+
+impl Dialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::StratumV1 => "stratum-v1",
+            Dialect::StratumEquihash => "stratum-equihash",
+            Dialect::EthereumStratum1 => "ethereum-stratum-1",
+            Dialect::EthereumStratum2 => "ethereum-stratum-2",
+            Dialect::EthProxy => "eth-proxy",
+            Dialect::KawPow => "kawpow",
+            Dialect::CryptoNote => "cryptonote",
+            Dialect::Grin => "grin",
+            Dialect::Beam => "beam",
+            Dialect::Kaspa => "kaspa",
+            Dialect::HttpGetwork => "http-getwork",
+            Dialect::StratumV2 => "stratum-v2",
+            Dialect::StratumV2Noise => "stratum-v2-noise",
+            Dialect::Dns => "dns",
+            Dialect::Tls => "tls",
+            Dialect::PoolEndpoint => "pool-endpoint",
+            Dialect::Behavioural => "behavioural",
+            Dialect::Asic => "asic",
+        }
+    }
+
+    /// Every dialect, for specs and documentation.
+    pub const ALL: &'static [Dialect] = &[
+        Dialect::StratumV1,
+        Dialect::StratumEquihash,
+        Dialect::EthereumStratum1,
+        Dialect::EthereumStratum2,
+        Dialect::EthProxy,
+        Dialect::KawPow,
+        Dialect::CryptoNote,
+        Dialect::Grin,
+        Dialect::Beam,
+        Dialect::Kaspa,
+        Dialect::HttpGetwork,
+        Dialect::StratumV2,
+        Dialect::StratumV2Noise,
+        Dialect::Dns,
+        Dialect::Tls,
+        Dialect::PoolEndpoint,
+        Dialect::Behavioural,
+        Dialect::Asic,
+    ];
+
+    pub fn parse(s: &str) -> Option<Dialect> {
+        Dialect::ALL.iter().copied().find(|d| d.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Proof-of-work algorithm family: decides how shares turn into hashes (see estimation.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AlgorithmFamily {
+    Sha256d,
+    Scrypt,
+    /// CryptoNote / RandomX / CryptoNight: a share of difficulty D is D hashes.
+    CryptoNote,
+    /// Ethash/Etchash over EthereumStratum/1.0.0: D * 2^32.
+    EthashStratum,
+    /// Ethash/Etchash over EthProxy: target = 2^256 / D, a share is D hashes.
+    EthashProxy,
+    KawPow,
+    KHeavyHash,
+    Equihash,
+    Other,
+}
+
+/// How sure a detector is. Ordered: `Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// A weak hint (a port, a shared pool address): never reported alone.
+    #[default]
+    Low,
+    /// One side of a mining exchange, or a pool name in DNS/TLS.
+    Medium,
+    /// Mining semantics confirmed (both directions, or a full login/job/submit sequence).
+    High,
+}
+
+/// Which end of the exchange an address is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(a: SocketAddr) -> Self {
+        Endpoint {
+            ip: a.ip(),
+            port: a.port(),
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// The input a finding came from, precise enough to go back to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// `capture`, `interface`, `flows`, `host`, `simulator`.
+    pub kind: String,
+    /// File path, interface name, collector address or host name.
+    pub name: String,
+    /// 1-based packet number (captures) of the first packet of the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet: Option<u64>,
+    /// 1-based record or line number (flow files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<u64>,
+}
+
+/// A coin payout address with the format it validated as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub address: String,
+    /// Coin the address format implies (`BTC`, `XMR`, `ETH`...), when it is unambiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coin: Option<String>,
+    /// Format that validated: `base58check`, `bech32`, `bech32m`, `monero`, `hex40`, `email`, `account`.
+    pub format: String,
+    /// True when a checksum verified (base58check, bech32, Monero Keccak).
+    pub checksum_ok: bool,
+}
+
+/// A hashrate figure, always with how it was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HashrateFigure {
+    pub hashes_per_second: f64,
+    /// `estimated` (from shares) or `measured` (reported by the miner, e.g. eth_submitHashrate).
+    pub basis: String,
+    /// Human-readable derivation, e.g. "12 shares of difficulty 65536 (SHA-256d) over 120.0 s".
+    pub method: String,
+}
+
+/// A DNS observation: who asked, what name, what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsEvidence {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<IpAddr>,
+    /// The pool domain (from the indicator set) that the query name falls under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_domain: Option<String>,
+}
+
+/// TLS ClientHello facts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TlsEvidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja3_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+}
+
+/// A process on a host (host findings).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessEvidence {
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmdline: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Audit login uid: the account that logged in, surviving sudo/su.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loginuid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<u32>,
+    /// Ancestry from the parent upwards: "pid name" strings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestry: Vec<String>,
+    /// Address the login came from (sshd), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+}
+
+/// Everything a finding can prove. Each field is optional: detectors fill what they saw.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Evidence {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm_family: Option<AlgorithmFamily>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<Wallet>,
+    /// The login string as sent (wallet.worker, account, e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rig_id: Option<String>,
+    /// Miner software as announced (`XMRig/6.26.0 ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extranonce1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jobs: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shares_submitted: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shares_accepted: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shares_rejected: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashrate: Option<HashrateFigure>,
+    /// Methods seen, in first-seen order (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessEvidence>,
+    /// Files involved (host findings): paths with an optional note.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Detector-specific facts that have no field of their own (bounded, small).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// One detection: what, where, when, how sure, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable event id (hex SHA-256 over detector, source and endpoints/process and first_seen):
+    /// the same observation re-submitted gets the same id, so ingest can deduplicate.
+    pub id: String,
+    pub detector: String,
+    pub kind: FindingKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<Dialect>,
+    pub source: SourceRef,
+    /// The miner's side (network findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<Endpoint>,
+    /// The pool's side (network findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Endpoint>,
+    /// Transport: `tcp` or `udp` (network findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// Host name of the machine a host finding is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub confidence: Confidence,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    pub fn new(detector: &str, kind: FindingKind, at: Timestamp) -> Self {
+        Finding {
+            id: String::new(),
+            detector: detector.to_string(),
+            kind,
+            dialect: None,
+            source: SourceRef::default(),
+            client: None,
+            server: None,
+            transport: None,
+            host: None,
+            first_seen: at,
+            last_seen: at,
+            confidence: Confidence::Low,
+            reasons: Vec::new(),
+            evidence: Evidence::default(),
+        }
+    }
+
+    /// Adds a human-readable reason (bounded: at most 32 are kept).
+    pub fn reason(&mut self, why: impl Into<String>) -> &mut Self {
+        if self.reasons.len() < 32 {
+            self.reasons.push(why.into());
+        }
+        self
+    }
+
+    /// Computes the stable event id from what identifies this observation. Call once the
+    /// finding is complete; sinks call it when `id` is empty.
+    pub fn assign_id(&mut self) {
+        let mut h = Sha256::new();
+        h.update(self.detector.as_bytes());
+        h.update([0]);
+        h.update(self.source.kind.as_bytes());
+        h.update([0]);
+        h.update(self.source.name.as_bytes());
+        h.update([0]);
+        for e in [&self.client, &self.server].into_iter().flatten() {
+            h.update(e.to_string().as_bytes());
+            h.update([0]);
+        }
+        if let Some(p) = &self.evidence.process {
+            h.update(p.pid.to_le_bytes());
+            h.update(p.name.as_bytes());
+        }
+        if let Some(host) = &self.host {
+            h.update(host.as_bytes());
+        }
+        for f in &self.evidence.files {
+            h.update(f.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.first_seen.0.to_le_bytes());
+        self.id = hex::encode(&h.finalize()[..16]);
+    }
+
+    pub fn to_json_line(&self) -> String {
+        let mut f = self.clone();
+        if f.id.is_empty() {
+            f.assign_id();
+        }
+        serde_json::to_string(&f).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// Widens the time span to cover `t`.
+    pub fn seen_at(&mut self, t: Timestamp) {
+        if t < self.first_seen {
+            self.first_seen = t;
+        }
+        if t > self.last_seen {
+            self.last_seen = t;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dialect_names_round_trip() {
+        for d in Dialect::ALL {
+            assert_eq!(Dialect::parse(d.as_str()), Some(*d));
+            let json = serde_json::to_string(d).unwrap();
+            assert_eq!(json, format!("\"{}\"", d.as_str()));
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinguish_endpoints() {
+        let mut a = Finding::new("stratum", FindingKind::Network, Timestamp(5));
+        a.client = Some("10.0.0.1:5000".parse::<SocketAddr>().unwrap().into());
+        let mut b = a.clone();
+        a.assign_id();
+        b.assign_id();
+        assert_eq!(a.id, b.id);
+        b.client = Some("10.0.0.2:5000".parse::<SocketAddr>().unwrap().into());
+        b.assign_id();
+        assert_ne!(a.id, b.id);
+    }
+
+    #[test]
+    fn finding_json_round_trips() {
+        let mut f = Finding::new("dns", FindingKind::Network, Timestamp(1));
+        f.evidence.dns = Some(DnsEvidence {
+            query: "xmr.pool.example".into(),
+            answers: vec!["192.0.2.1".parse().unwrap()],
+            matched_domain: Some("pool.example".into()),
+        });
+        let line = f.to_json_line();
+        let back: Finding = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.evidence.dns, f.evidence.dns);
+    }
+}

@@ -1,0 +1,182 @@
+//! What the engine tells detectors about a flow.
+
+use minetrace_core::{Endpoint, Timestamp};
+use rustc_hash::FxHashMap;
+use std::net::{IpAddr, SocketAddr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// Direction of a chunk relative to the flow's `a` -> `b` orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    AtoB,
+    BtoA,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::AtoB => 0,
+            Direction::BtoA => 1,
+        }
+    }
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::AtoB => Direction::BtoA,
+            Direction::BtoA => Direction::AtoB,
+        }
+    }
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Still open (statistics snapshot).
+    Open,
+    Fin,
+    Rst,
+    IdleTimeout,
+    /// Pushed out of a full flow table.
+    Evicted,
+    EndOfInput,
+}
+
+/// One of a flow's first packets (like ipfixprobe's per-packet information).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketInfo {
+    pub ts: Timestamp,
+    pub dir: Direction,
+    /// Transport payload bytes.
+    pub payload_len: u32,
+    /// TCP flags (0 for UDP).
+    pub tcp_flags: u8,
+}
+
+/// Running statistics of one direction over the whole flow (constant memory).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DirStats {
+    pub packets: u64,
+    /// Packets that carried payload.
+    pub payload_packets: u64,
+    pub payload_bytes: u64,
+    /// Packets with PSH set (TCP).
+    pub psh_packets: u64,
+    pub min_payload: u32,
+    pub max_payload: u32,
+    /// Gaps between payload packets: count, mean and sum of squared deviations (Welford), seconds.
+    pub gap_count: u64,
+    pub gap_mean: f64,
+    pub gap_m2: f64,
+    pub last_payload_ts: Option<Timestamp>,
+    /// Bytes lost to holes in reassembly.
+    pub missing_bytes: u64,
+}
+
+impl DirStats {
+    pub fn gap_stddev(&self) -> f64 {
+        if self.gap_count < 2 {
+            0.0
+        } else {
+            (self.gap_m2 / (self.gap_count - 1) as f64).sqrt()
+        }
+    }
+    pub fn mean_payload(&self) -> f64 {
+        if self.payload_packets == 0 {
+            0.0
+        } else {
+            self.payload_bytes as f64 / self.payload_packets as f64
+        }
+    }
+}
+
+/// How many packets a flow keeps in [`FlowInfo::first_packets`].
+pub const FIRST_PACKETS: usize = 32;
+
+/// A flow as the engine sees it. `a` is the initiator when the handshake was seen
+/// (`initiator_known`), otherwise the sender of the first captured packet.
+#[derive(Debug, Clone)]
+pub struct FlowInfo {
+    pub transport: Transport,
+    pub a: SocketAddr,
+    pub b: SocketAddr,
+    pub initiator_known: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// 1-based number of the flow's first packet in its input.
+    pub first_packet: u64,
+    pub stats: [DirStats; 2],
+    /// The first [`FIRST_PACKETS`] packets, both directions.
+    pub first_packets: Vec<PacketInfo>,
+    pub end: FlowEnd,
+}
+
+impl FlowInfo {
+    pub fn sender(&self, dir: Direction) -> SocketAddr {
+        match dir {
+            Direction::AtoB => self.a,
+            Direction::BtoA => self.b,
+        }
+    }
+    pub fn receiver(&self, dir: Direction) -> SocketAddr {
+        self.sender(dir.reverse())
+    }
+    pub fn endpoint(&self, dir: Direction) -> Endpoint {
+        self.sender(dir).into()
+    }
+    pub fn duration_secs(&self) -> f64 {
+        self.last_seen.seconds_since(self.first_seen)
+    }
+}
+
+/// Addresses learned from DNS answers for pool domains in this input: address -> name.
+/// Bounded: beyond [`DnsLearned::LIMIT`] entries new ones are dropped (counted in `dropped`).
+#[derive(Debug, Default)]
+pub struct DnsLearned {
+    map: FxHashMap<IpAddr, LearnedName>,
+    pub dropped: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LearnedName {
+    /// The name that was asked.
+    pub query: String,
+    /// The pool domain from the indicator set it falls under (None: not a pool name).
+    pub pool_domain: Option<String>,
+    pub first_seen: Timestamp,
+}
+
+impl DnsLearned {
+    pub const LIMIT: usize = 65_536;
+
+    pub fn learn(&mut self, ip: IpAddr, name: LearnedName) {
+        if self.map.len() >= Self::LIMIT && !self.map.contains_key(&ip) {
+            self.dropped += 1;
+            return;
+        }
+        self.map.entry(ip).or_insert(name);
+    }
+
+    pub fn lookup(&self, ip: &IpAddr) -> Option<&LearnedName> {
+        self.map.get(ip)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}

@@ -1,0 +1,1 @@
+//! Per-host summary of findings ("mining hosts").

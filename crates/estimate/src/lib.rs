@@ -1,0 +1,2 @@
+//! Estimation: hashrate, power, energy, money, coal/CO2, rigs, legal band. Pure functions.
+#![forbid(unsafe_code)]
