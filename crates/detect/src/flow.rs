@@ -3,6 +3,7 @@
 use minetrace_core::{Endpoint, Timestamp};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
@@ -142,11 +143,17 @@ impl FlowInfo {
 }
 
 /// Addresses learned from DNS answers for pool domains in this input: address -> name.
-/// Bounded: beyond [`DnsLearned::LIMIT`] entries new ones are dropped (counted in `dropped`).
-#[derive(Debug, Default)]
+/// Shared between the shards of one analysis (cloning shares the table). Bounded: beyond
+/// [`DnsLearned::LIMIT`] entries new ones are dropped and counted.
+#[derive(Debug, Default, Clone)]
 pub struct DnsLearned {
+    inner: Arc<RwLock<DnsLearnedInner>>,
+}
+
+#[derive(Debug, Default)]
+struct DnsLearnedInner {
     map: FxHashMap<IpAddr, LearnedName>,
-    pub dropped: u64,
+    dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,22 +168,31 @@ pub struct LearnedName {
 impl DnsLearned {
     pub const LIMIT: usize = 65_536;
 
-    pub fn learn(&mut self, ip: IpAddr, name: LearnedName) {
-        if self.map.len() >= Self::LIMIT && !self.map.contains_key(&ip) {
-            self.dropped += 1;
+    pub fn learn(&self, ip: IpAddr, name: LearnedName) {
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        if inner.map.len() >= Self::LIMIT && !inner.map.contains_key(&ip) {
+            inner.dropped += 1;
             return;
         }
-        self.map.entry(ip).or_insert(name);
+        inner.map.entry(ip).or_insert(name);
     }
 
-    pub fn lookup(&self, ip: &IpAddr) -> Option<&LearnedName> {
-        self.map.get(ip)
+    pub fn lookup(&self, ip: &IpAddr) -> Option<LearnedName> {
+        self.inner.read().ok()?.map.get(ip).cloned()
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.inner.read().map(|i| i.map.len()).unwrap_or(0)
     }
+
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
+    }
+
+    /// Answers not learned because the table was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner.read().map(|i| i.dropped).unwrap_or(0)
     }
 }
