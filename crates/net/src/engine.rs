@@ -1,0 +1,307 @@
+//! Analysis of one capture file: read -> decode -> flow table -> detectors -> findings.
+//! Single-threaded by default; with `threads > 1` a reader thread decodes each packet just far
+//! enough to hash its flow and hands it to one of N workers, each with its own flow table
+//! (flow-hash sharding: both directions of a flow land on the same worker).
+
+use crate::capture::{CaptureError, CaptureReader, LinkType};
+use crate::decode::{decode, Skip};
+use crate::table::{FlowKey, FlowTable, TableLimits, TableStats};
+use minetrace_core::{Finding, Timestamp};
+use minetrace_detect::{Context, Detector};
+use minetrace_intel::Intel;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub limits: TableLimits,
+    /// Worker threads (1: everything on the calling thread).
+    pub threads: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            limits: TableLimits::default(),
+            threads: 1,
+        }
+    }
+}
+
+/// What happened while reading one file.
+#[derive(Debug, Default)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub packets: u64,
+    pub bytes: u64,
+    pub decoded: u64,
+    /// Packets not decoded to TCP/UDP, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    pub flows: u64,
+    pub evicted: u64,
+    pub findings: u64,
+    /// The error that stopped reading (the packets before it were analysed).
+    pub error: Option<CaptureError>,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl FileReport {
+    fn skip(&mut self, why: Skip) {
+        let key = match why {
+            Skip::UnsupportedLink(t) => format!("unsupported link type {t}"),
+            Skip::NotIp => "not IP".into(),
+            Skip::Fragment => "IP fragment".into(),
+            Skip::OtherTransport(p) => format!("IP protocol {p}"),
+            Skip::Truncated => "truncated".into(),
+            Skip::Malformed => "malformed".into(),
+            Skip::TunnelTooDeep => "tunnel too deep".into(),
+        };
+        *self.skipped.entry(key).or_insert(0) += 1;
+    }
+
+    fn add_table(&mut self, t: &TableStats) {
+        self.flows += t.flows;
+        self.evicted += t.evicted;
+    }
+}
+
+/// The packet engine: detectors plus indicators, reusable across files.
+pub struct Engine {
+    detectors: Vec<Box<dyn Detector>>,
+    intel: Arc<Intel>,
+    options: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(
+        detectors: Vec<Box<dyn Detector>>,
+        intel: Arc<Intel>,
+        options: EngineOptions,
+    ) -> Self {
+        Engine {
+            detectors,
+            intel,
+            options,
+        }
+    }
+
+    pub fn detectors(&self) -> &[Box<dyn Detector>] {
+        &self.detectors
+    }
+
+    /// Analyses one capture file. Findings go to `emit` as flows end; `progress` receives the
+    /// number of bytes read so far. Never fails: a read error ends the file and is reported in
+    /// [`FileReport::error`] together with everything found before it.
+    pub fn analyze_file(
+        &self,
+        path: &Path,
+        emit: &mut dyn FnMut(Finding),
+        progress: &mut dyn FnMut(u64),
+    ) -> FileReport {
+        let mut report = FileReport {
+            path: path.to_path_buf(),
+            ..FileReport::default()
+        };
+        let mut reader = match CaptureReader::open(path) {
+            Ok(r) => r,
+            Err(e) => {
+                report.error = Some(e);
+                return report;
+            }
+        };
+        let name = path.display().to_string();
+        if self.options.threads <= 1 {
+            self.run_single(&mut reader, &name, &mut report, emit, progress);
+        } else {
+            self.run_sharded(&mut reader, &name, &mut report, emit, progress);
+        }
+        report
+    }
+
+    fn run_single<R: std::io::Read>(
+        &self,
+        reader: &mut CaptureReader<R>,
+        name: &str,
+        report: &mut FileReport,
+        emit: &mut dyn FnMut(Finding),
+        progress: &mut dyn FnMut(u64),
+    ) {
+        let mut ctx = Context::new(self.intel.clone(), "capture", name);
+        let mut table = FlowTable::new(&self.detectors, self.options.limits.clone());
+        let mut findings = 0u64;
+        let mut sink = |f: Finding| {
+            findings += 1;
+            emit(f)
+        };
+        loop {
+            let pkt = match reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    report.error = Some(e);
+                    break;
+                }
+            };
+            report.packets += 1;
+            report.bytes += pkt.data.len() as u64;
+            report.first_ts.get_or_insert(pkt.ts);
+            report.last_ts = Some(pkt.ts);
+            match decode(pkt.link, pkt.data) {
+                Ok(d) => {
+                    report.decoded += 1;
+                    table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut sink);
+                }
+                Err(why) => report.skip(why),
+            }
+            if report.packets % 4096 == 0 {
+                progress(reader.position());
+            }
+        }
+        table.finish(&mut ctx, &mut sink);
+        progress(reader.position());
+        report.add_table(&table.stats);
+        report.findings = findings;
+    }
+
+    fn run_sharded<R: std::io::Read>(
+        &self,
+        reader: &mut CaptureReader<R>,
+        name: &str,
+        report: &mut FileReport,
+        emit: &mut dyn FnMut(Finding),
+        progress: &mut dyn FnMut(u64),
+    ) {
+        let shards = self.options.threads;
+        // One DNS table shared by all shards: answers seen by one inform connections on another.
+        let base_ctx = Context::new(self.intel.clone(), "capture", name);
+        let dns = base_ctx.dns.clone();
+        std::thread::scope(|scope| {
+            let (found_tx, found_rx) = mpsc::channel::<(Vec<Finding>, TableStats)>();
+            let mut senders = Vec::with_capacity(shards);
+            for _ in 0..shards {
+                let (tx, rx) = mpsc::sync_channel::<Batch>(8);
+                senders.push(tx);
+                let found_tx = found_tx.clone();
+                let detectors = &self.detectors;
+                let limits = self.options.limits.clone();
+                let mut ctx = Context::new(self.intel.clone(), "capture", name);
+                ctx.dns = dns.clone();
+                scope.spawn(move || {
+                    let mut table = FlowTable::new(detectors, limits);
+                    let mut out = Vec::new();
+                    for batch in rx {
+                        for p in &batch.packets {
+                            let data = &batch.arena[p.start..p.end];
+                            if let Ok(d) = decode(p.link, data) {
+                                table.packet(p.ts, p.number, &d, &mut ctx, &mut |f| out.push(f));
+                            }
+                        }
+                        if !out.is_empty() {
+                            let _ =
+                                found_tx.send((std::mem::take(&mut out), TableStats::default()));
+                        }
+                    }
+                    table.finish(&mut ctx, &mut |f| out.push(f));
+                    let _ = found_tx.send((out, table.stats));
+                });
+            }
+            drop(found_tx);
+            let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
+            loop {
+                let pkt = match reader.next_packet() {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    Err(e) => {
+                        report.error = Some(e);
+                        break;
+                    }
+                };
+                report.packets += 1;
+                report.bytes += pkt.data.len() as u64;
+                report.first_ts.get_or_insert(pkt.ts);
+                report.last_ts = Some(pkt.ts);
+                let shard = match decode(pkt.link, pkt.data) {
+                    Ok(d) => {
+                        report.decoded += 1;
+                        let key = FlowKey::new(
+                            SocketAddr::new(d.src, d.sport),
+                            SocketAddr::new(d.dst, d.dport),
+                            d.transport,
+                        );
+                        let mut h = rustc_hash::FxHasher::default();
+                        key.hash(&mut h);
+                        (h.finish() % shards as u64) as usize
+                    }
+                    Err(why) => {
+                        report.skip(why);
+                        continue;
+                    }
+                };
+                let b = &mut batches[shard];
+                b.push(pkt.ts, pkt.number, pkt.link, pkt.data);
+                if b.packets.len() >= 512 || b.arena.len() >= 512 * 1024 {
+                    let full = std::mem::take(b);
+                    if senders[shard].send(full).is_err() {
+                        break;
+                    }
+                }
+                if report.packets % 4096 == 0 {
+                    progress(reader.position());
+                }
+            }
+            for (shard, b) in batches.into_iter().enumerate() {
+                if !b.packets.is_empty() {
+                    let _ = senders[shard].send(b);
+                }
+            }
+            drop(senders);
+            progress(reader.position());
+            let mut all = Vec::new();
+            for (found, stats) in found_rx {
+                all.extend(found);
+                report.add_table(&stats);
+            }
+            // Deterministic order whatever the scheduling.
+            all.sort_by(|a, b| {
+                (a.source.packet, &a.detector, &a.id).cmp(&(b.source.packet, &b.detector, &b.id))
+            });
+            report.findings = all.len() as u64;
+            for f in all {
+                emit(f);
+            }
+        });
+    }
+}
+
+/// Packets for one shard, copied into one arena.
+#[derive(Default)]
+struct Batch {
+    arena: Vec<u8>,
+    packets: Vec<BatchPacket>,
+}
+
+struct BatchPacket {
+    ts: Timestamp,
+    number: u64,
+    link: LinkType,
+    start: usize,
+    end: usize,
+}
+
+impl Batch {
+    fn push(&mut self, ts: Timestamp, number: u64, link: LinkType, data: &[u8]) {
+        let start = self.arena.len();
+        self.arena.extend_from_slice(data);
+        self.packets.push(BatchPacket {
+            ts,
+            number,
+            link,
+            start,
+            end: self.arena.len(),
+        });
+    }
+}

@@ -1,0 +1,449 @@
+//! The flow table: one entry per TCP/UDP conversation, bounded in count, with idle timeouts and
+//! eviction. Each entry reassembles its TCP directions and drives the detectors that accepted it.
+
+use crate::decode::{tcp_flags, Decoded};
+use crate::reassembly::{Chunk, Reassembler};
+use minetrace_core::{Confidence, Finding, Timestamp};
+use minetrace_detect::{
+    Context, Detector, DirStats, Direction, FlowDetector, FlowEnd, FlowInfo, PacketInfo, Progress,
+    Transport, FIRST_PACKETS,
+};
+use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
+
+/// Limits of one flow table.
+#[derive(Debug, Clone)]
+pub struct TableLimits {
+    pub max_flows: usize,
+    pub tcp_idle_secs: i64,
+    pub udp_idle_secs: i64,
+    /// Payload chunks per flow offered to detectors that have not accepted it yet.
+    pub offer_chunks: u16,
+    /// Payload bytes per flow offered to detectors that have not accepted it yet.
+    pub offer_bytes: u32,
+}
+
+impl Default for TableLimits {
+    fn default() -> Self {
+        TableLimits {
+            max_flows: 131_072,
+            tcp_idle_secs: 600,
+            udp_idle_secs: 120,
+            offer_chunks: 24,
+            offer_bytes: 32 * 1024,
+        }
+    }
+}
+
+/// Canonical key: the lower endpoint first, so both directions find the same entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: SocketAddr,
+    pub hi: SocketAddr,
+    pub transport: Transport,
+}
+
+impl FlowKey {
+    pub fn new(a: SocketAddr, b: SocketAddr, transport: Transport) -> Self {
+        if a <= b {
+            FlowKey {
+                lo: a,
+                hi: b,
+                transport,
+            }
+        } else {
+            FlowKey {
+                lo: b,
+                hi: a,
+                transport,
+            }
+        }
+    }
+}
+
+struct Follower {
+    state: Box<dyn FlowDetector>,
+    done: bool,
+}
+
+struct FlowEntry {
+    info: FlowInfo,
+    reasm: [Reassembler; 2],
+    follow: Following,
+    fin: [bool; 2],
+}
+
+/// Which detectors follow a flow, and how much of it was offered to the others.
+#[derive(Default)]
+struct Following {
+    followers: Vec<Follower>,
+    /// Bit i set: detector i accepted the flow.
+    accepted: u64,
+    offered_chunks: u16,
+    offered_bytes: u32,
+}
+
+impl Following {
+    fn offering(&self, limits: &TableLimits) -> bool {
+        self.offered_chunks < limits.offer_chunks && self.offered_bytes < limits.offer_bytes
+    }
+
+    /// Whether payload still needs reassembly and delivery.
+    fn interested(&self, limits: &TableLimits) -> bool {
+        self.offering(limits) || self.followers.iter().any(|f| !f.done)
+    }
+}
+
+/// Counters of one table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TableStats {
+    pub flows: u64,
+    pub evicted: u64,
+    pub timed_out: u64,
+    pub gaps: u64,
+}
+
+pub struct FlowTable<'d> {
+    detectors: &'d [Box<dyn Detector>],
+    limits: TableLimits,
+    flows: FxHashMap<FlowKey, FlowEntry>,
+    last_sweep: Timestamp,
+    pub stats: TableStats,
+}
+
+impl<'d> FlowTable<'d> {
+    pub fn new(detectors: &'d [Box<dyn Detector>], limits: TableLimits) -> Self {
+        FlowTable {
+            detectors,
+            limits,
+            flows: FxHashMap::default(),
+            last_sweep: Timestamp(i64::MIN),
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Feeds one decoded packet. Findings of flows that end go to `emit`.
+    pub fn packet(
+        &mut self,
+        ts: Timestamp,
+        number: u64,
+        pkt: &Decoded<'_>,
+        ctx: &mut Context,
+        emit: &mut impl FnMut(Finding),
+    ) {
+        if ts.0.saturating_sub(self.last_sweep.0) > 10_000_000 {
+            self.sweep(ts, ctx, emit);
+            self.last_sweep = ts;
+        }
+        let src = SocketAddr::new(pkt.src, pkt.sport);
+        let dst = SocketAddr::new(pkt.dst, pkt.dport);
+        let key = FlowKey::new(src, dst, pkt.transport);
+        let flags = pkt.tcp.map(|t| t.flags).unwrap_or(0);
+
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.limits.max_flows {
+                self.evict_one(ctx, emit);
+            }
+            // SYN+ACK first: the receiver is the initiator.
+            let syn = flags & tcp_flags::SYN != 0;
+            let ack = flags & tcp_flags::ACK != 0;
+            let (a, b, known) = if syn && ack {
+                (dst, src, true)
+            } else {
+                (src, dst, syn)
+            };
+            self.stats.flows += 1;
+            self.flows.insert(
+                key,
+                FlowEntry {
+                    info: FlowInfo {
+                        transport: pkt.transport,
+                        a,
+                        b,
+                        initiator_known: known,
+                        first_seen: ts,
+                        last_seen: ts,
+                        first_packet: number,
+                        stats: [DirStats::default(); 2],
+                        first_packets: Vec::new(),
+                        end: FlowEnd::Open,
+                    },
+                    reasm: [Reassembler::default(), Reassembler::default()],
+                    follow: Following::default(),
+                    fin: [false; 2],
+                },
+            );
+        }
+        let Some(entry) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let dir = if src == entry.info.a {
+            Direction::AtoB
+        } else {
+            Direction::BtoA
+        };
+        update_stats(&mut entry.info, dir, ts, pkt, flags);
+
+        match pkt.tcp {
+            Some(tcp) => {
+                if flags & tcp_flags::SYN != 0 {
+                    entry.reasm[dir.index()].syn(tcp.seq);
+                }
+                // Payload the snap length cut off is a hole, not data.
+                let missing = pkt.wire_payload_len as u64
+                    - (pkt.payload.len() as u64).min(pkt.wire_payload_len as u64);
+                if !pkt.payload.is_empty() && entry.follow.interested(&self.limits) {
+                    let detectors = self.detectors;
+                    let limits = &self.limits;
+                    let FlowEntry {
+                        info,
+                        reasm,
+                        follow,
+                        ..
+                    } = entry;
+                    let mut lost = missing;
+                    let mut gaps = 0;
+                    reasm[dir.index()].push(tcp.seq, pkt.payload, &mut |c| match c {
+                        Chunk::Data(d) => follow.deliver(detectors, limits, info, dir, ts, d, ctx),
+                        Chunk::Gap(n) => {
+                            lost += n;
+                            gaps += 1;
+                            follow.gap(dir, n);
+                        }
+                    });
+                    info.stats[dir.index()].missing_bytes += lost;
+                    self.stats.gaps += gaps;
+                }
+                if flags & tcp_flags::FIN != 0 {
+                    entry.fin[dir.index()] = true;
+                }
+                let rst = flags & tcp_flags::RST != 0;
+                if rst || (entry.fin[0] && entry.fin[1]) {
+                    let end = if rst { FlowEnd::Rst } else { FlowEnd::Fin };
+                    if let Some(entry) = self.flows.remove(&key) {
+                        self.close(entry, end, ctx, emit);
+                    }
+                }
+            }
+            None => {
+                if !pkt.payload.is_empty() && entry.follow.interested(&self.limits) {
+                    entry.follow.deliver(
+                        self.detectors,
+                        &self.limits,
+                        &entry.info,
+                        dir,
+                        ts,
+                        pkt.payload,
+                        ctx,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Ends flows idle longer than their timeout.
+    fn sweep(&mut self, now: Timestamp, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
+        let tcp = self.limits.tcp_idle_secs * 1_000_000;
+        let udp = self.limits.udp_idle_secs * 1_000_000;
+        let idle: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(k, e)| {
+                let limit = if k.transport == Transport::Tcp {
+                    tcp
+                } else {
+                    udp
+                };
+                now.0.saturating_sub(e.info.last_seen.0) > limit
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            if let Some(entry) = self.flows.remove(&key) {
+                self.stats.timed_out += 1;
+                self.close(entry, FlowEnd::IdleTimeout, ctx, emit);
+            }
+        }
+    }
+
+    /// Makes room: ends the least recently active of a sample of flows.
+    fn evict_one(&mut self, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
+        let victim = self
+            .flows
+            .iter()
+            .take(64)
+            .min_by_key(|(_, e)| e.info.last_seen)
+            .map(|(k, _)| *k);
+        if let Some(key) = victim {
+            if let Some(entry) = self.flows.remove(&key) {
+                self.stats.evicted += 1;
+                self.close(entry, FlowEnd::Evicted, ctx, emit);
+            }
+        }
+    }
+
+    /// Ends every flow (end of input).
+    pub fn finish(&mut self, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
+        let mut all: Vec<(FlowKey, FlowEntry)> = self.flows.drain().collect();
+        // Deterministic order for reproducible output.
+        all.sort_by_key(|(_, e)| (e.info.first_packet, e.info.first_seen));
+        for (_, entry) in all {
+            self.close(entry, FlowEnd::EndOfInput, ctx, emit);
+        }
+    }
+
+    fn close(
+        &mut self,
+        mut entry: FlowEntry,
+        end: FlowEnd,
+        ctx: &mut Context,
+        emit: &mut impl FnMut(Finding),
+    ) {
+        entry.info.end = end;
+        // Hand over what the reassemblers still hold.
+        if entry.follow.followers.iter().any(|f| !f.done) {
+            let FlowEntry {
+                info,
+                reasm,
+                follow,
+                ..
+            } = &mut entry;
+            let ts = info.last_seen;
+            for dir in [Direction::AtoB, Direction::BtoA] {
+                reasm[dir.index()].flush(&mut |c| match c {
+                    Chunk::Data(d) => follow.feed(info, dir, ts, d, ctx),
+                    Chunk::Gap(n) => follow.gap(dir, n),
+                });
+            }
+        }
+        let mut findings = Vec::new();
+        for f in entry.follow.followers.drain(..) {
+            findings.extend(f.state.on_close(&entry.info, ctx));
+        }
+        let mut extra = Vec::new();
+        for d in self.detectors {
+            if let Some(f) = d.on_flow_end(&entry.info, &findings, ctx) {
+                extra.push(f);
+            }
+        }
+        findings.extend(extra);
+        for mut f in findings {
+            // A weak hint is never reported alone.
+            if f.confidence < Confidence::Medium {
+                continue;
+            }
+            if f.source.kind.is_empty() {
+                f.source = ctx.source.clone();
+            }
+            if f.source.packet.is_none() {
+                f.source.packet = Some(entry.info.first_packet);
+            }
+            if f.transport.is_none() {
+                f.transport = Some(entry.info.transport.as_str().to_string());
+            }
+            if f.id.is_empty() {
+                f.assign_id();
+            }
+            emit(f);
+        }
+    }
+}
+
+fn update_stats(info: &mut FlowInfo, dir: Direction, ts: Timestamp, pkt: &Decoded<'_>, flags: u8) {
+    if ts > info.last_seen {
+        info.last_seen = ts;
+    }
+    if ts < info.first_seen {
+        info.first_seen = ts;
+    }
+    let len = pkt.payload.len().max(pkt.wire_payload_len as usize) as u32;
+    if info.first_packets.len() < FIRST_PACKETS {
+        info.first_packets.push(PacketInfo {
+            ts,
+            dir,
+            payload_len: len,
+            tcp_flags: flags,
+        });
+    }
+    let s = &mut info.stats[dir.index()];
+    s.packets += 1;
+    if flags & tcp_flags::PSH != 0 {
+        s.psh_packets += 1;
+    }
+    if len > 0 {
+        if s.payload_packets == 0 || len < s.min_payload {
+            s.min_payload = len;
+        }
+        s.max_payload = s.max_payload.max(len);
+        s.payload_packets += 1;
+        s.payload_bytes += u64::from(len);
+        if let Some(prev) = s.last_payload_ts {
+            let gap = ts.seconds_since(prev);
+            s.gap_count += 1;
+            let delta = gap - s.gap_mean;
+            s.gap_mean += delta / s.gap_count as f64;
+            s.gap_m2 += delta * (gap - s.gap_mean);
+        }
+        s.last_payload_ts = Some(ts);
+    }
+}
+
+impl Following {
+    /// Offers a chunk to detectors that have not accepted the flow (within the offer window),
+    /// then feeds it to every detector following the flow.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        detectors: &[Box<dyn Detector>],
+        limits: &TableLimits,
+        info: &FlowInfo,
+        dir: Direction,
+        ts: Timestamp,
+        data: &[u8],
+        ctx: &mut Context,
+    ) {
+        if self.offering(limits) {
+            self.offered_chunks += 1;
+            self.offered_bytes = self.offered_bytes.saturating_add(data.len() as u32);
+            for (i, d) in detectors.iter().enumerate().take(64) {
+                if self.accepted & (1 << i) != 0 {
+                    continue;
+                }
+                if let Some(state) = d.open(info, dir, data, ctx) {
+                    self.accepted |= 1 << i;
+                    self.followers.push(Follower { state, done: false });
+                }
+            }
+        }
+        self.feed(info, dir, ts, data, ctx);
+    }
+
+    fn feed(
+        &mut self,
+        info: &FlowInfo,
+        dir: Direction,
+        ts: Timestamp,
+        data: &[u8],
+        ctx: &mut Context,
+    ) {
+        for f in self.followers.iter_mut().filter(|f| !f.done) {
+            if f.state.on_data(info, dir, ts, data, ctx) == Progress::Done {
+                f.done = true;
+            }
+        }
+    }
+
+    fn gap(&mut self, dir: Direction, bytes: u64) {
+        for f in self.followers.iter_mut().filter(|f| !f.done) {
+            f.state.on_gap(dir, bytes);
+        }
+    }
+}
