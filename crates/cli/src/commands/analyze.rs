@@ -35,6 +35,9 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print per-file statistics (packets, decoded, skipped by reason, flows) to stderr.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -96,6 +99,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         });
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         bar.set_position(done_bytes);
+        if args.stats {
+            bar.suspend(|| print_stats(&report));
+        }
         if let Some(err) = &report.error {
             let truncated_tail =
                 matches!(err, minetrace_net::capture::CaptureError::Truncated { .. });
@@ -186,4 +192,23 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+fn print_stats(r: &minetrace_net::FileReport) {
+    let skipped: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    eprintln!(
+        "{}: {} packets, {} bytes, {} decoded, {} flows ({} evicted), {} findings{}",
+        r.path.display(),
+        r.packets,
+        r.bytes,
+        r.decoded,
+        r.flows,
+        r.evicted,
+        r.findings,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped {}", skipped.join(", "))
+        }
+    );
 }
