@@ -1,0 +1,630 @@
+//! Shape checks: which method names and parameter layouts make which [`Payload`].
+
+use super::{
+    bounded, CnJob, Hello, Login, Notify, NotifyShape, Payload, Response, ResultShape, RpcError,
+    Submit, SubmitShape, Subscribe, MAX_ALGOS,
+};
+use serde_json::{Map, Value};
+
+/// True when `s` (with an optional `0x`) is non-empty hex of `min..=max` digits.
+pub fn is_hex(s: &str, min: usize, max: usize) -> bool {
+    let h = strip0x(s);
+    (min..=max).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn strip0x(s: &str) -> &str {
+    s.strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s)
+}
+
+/// Big-endian hex (optional `0x`, up to 64 digits) as a float; `None` if not hex.
+pub fn hex_to_f64(s: &str) -> Option<f64> {
+    let h = strip0x(s);
+    if h.is_empty() || h.len() > 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in h.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    Some(v)
+}
+
+fn arr(params: Option<&Value>) -> Option<&Vec<Value>> {
+    params.and_then(Value::as_array)
+}
+
+fn str_at(a: &[Value], i: usize) -> Option<&str> {
+    a.get(i).and_then(Value::as_str)
+}
+
+fn opt_str(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(bounded)
+}
+
+fn all_strings(a: &[Value]) -> bool {
+    a.iter().all(Value::is_string)
+}
+
+/// Builds the payload of a message that names a method.
+pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+    match method {
+        "mining.subscribe" => subscribe(params),
+        "mining.authorize" => authorize(params),
+        "mining.submit" => submit(params),
+        "mining.notify" => notify(params),
+        "mining.set_difficulty" => match arr(params).map(Vec::as_slice) {
+            Some([d, ..]) => match d.as_f64() {
+                Some(difficulty) if difficulty.is_finite() && difficulty > 0.0 => {
+                    Payload::SetDifficulty { difficulty }
+                }
+                _ => Payload::Unrecognised,
+            },
+            _ => Payload::Unrecognised,
+        },
+        "mining.set_target" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(t), ..]) if is_hex(t, 8, 64) => Payload::SetTarget {
+                target: bounded(strip0x(t)),
+            },
+            _ => Payload::Unrecognised,
+        },
+        "mining.set_extranonce" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(e), rest @ ..]) if is_hex(e, 0, 64) => Payload::SetExtranonce {
+                extranonce1: bounded(e),
+                size: rest.first().and_then(Value::as_u64),
+            },
+            _ => Payload::Unrecognised,
+        },
+        "mining.set_version_mask" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(m)]) if is_hex(m, 1, 8) => Payload::SetVersionMask,
+            _ => Payload::Unrecognised,
+        },
+        "mining.configure"
+        | "mining.extranonce.subscribe"
+        | "mining.suggest_difficulty"
+        | "mining.suggest_target"
+        | "mining.get_transactions"
+        | "mining.multi_version" => {
+            if params.is_none_or(|p| p.is_array()) {
+                Payload::ClientExtension
+            } else {
+                Payload::Unrecognised
+            }
+        }
+        "client.reconnect" | "client.show_message" | "client.get_version" | "mining.ping" => {
+            if params.is_none_or(|p| p.is_array() || p.is_null()) {
+                Payload::PoolControl
+            } else {
+                Payload::Unrecognised
+            }
+        }
+        "mining.hello" => hello(params),
+        "mining.set" => mining_set(params),
+        "mining.hashrate" | "eth_submitHashrate" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(h), ..]) if is_hex(h, 1, 32) => Payload::ReportHashrate {
+                hashes_per_second: hex_to_f64(h),
+            },
+            _ => Payload::Unrecognised,
+        },
+        "eth_submitLogin" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(l), rest @ ..]) if rest.len() <= 2 && !l.is_empty() => {
+                Payload::EthSubmitLogin {
+                    login: bounded(l),
+                    password: rest.first().and_then(Value::as_str).map(bounded),
+                }
+            }
+            _ => Payload::Unrecognised,
+        },
+        "eth_getWork" => match arr(params) {
+            Some(a) if a.is_empty() => Payload::EthGetWork,
+            None => Payload::EthGetWork,
+            _ => Payload::Unrecognised,
+        },
+        "eth_submitWork" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(n), Value::String(h), Value::String(m), ..])
+                if is_hex(n, 16, 16) && is_hex(h, 64, 64) && is_hex(m, 64, 64) =>
+            {
+                Payload::EthSubmitWork
+            }
+            _ => Payload::Unrecognised,
+        },
+        "login" => login(params, obj),
+        "job" => job(params, obj),
+        "submit" => cn_or_grin_submit(params),
+        "keepalived" | "keepalive" => match params {
+            None | Some(Value::Null) => Payload::CnKeepalive,
+            Some(Value::Object(p)) if p.keys().all(|k| k == "id") => Payload::CnKeepalive,
+            _ => Payload::Unrecognised,
+        },
+        "getjob" => match params {
+            Some(Value::Object(p)) if p.get("id").is_some_and(Value::is_string) => {
+                Payload::CnGetJob
+            }
+            _ => Payload::Unrecognised,
+        },
+        "getjobtemplate" => match params {
+            None | Some(Value::Null) => Payload::GrinGetJobTemplate,
+            Some(Value::Object(p)) if p.is_empty() => Payload::GrinGetJobTemplate,
+            _ => Payload::Unrecognised,
+        },
+        "solution" => beam_solution(obj),
+        "result" => match obj.get("description") {
+            Some(Value::String(d)) if obj.contains_key("code") => Payload::BeamResult {
+                code: obj.get("code").and_then(Value::as_i64),
+                description: Some(bounded(d)),
+            },
+            _ => Payload::Unrecognised,
+        },
+        "getwork" => match arr(params) {
+            Some(a) if a.len() <= 1 && all_strings(a) => Payload::GetWork,
+            None => Payload::GetWork,
+            _ => Payload::Unrecognised,
+        },
+        "getblocktemplate" => match arr(params).map(Vec::as_slice) {
+            // Miners always announce capabilities; a bare call is a node operator's query.
+            Some([Value::Object(o), ..])
+                if o.get("capabilities").is_some_and(Value::is_array)
+                    || o.contains_key("rules") =>
+            {
+                Payload::GetBlockTemplate
+            }
+            _ => Payload::Unrecognised,
+        },
+        "submitblock" => match arr(params).map(Vec::as_slice) {
+            Some([Value::String(b), ..]) if is_hex(b, 160, usize::MAX) => Payload::SubmitBlock,
+            _ => Payload::Unrecognised,
+        },
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn subscribe(params: Option<&Value>) -> Payload {
+    let Some(a) = arr(params) else {
+        return if params.is_none() {
+            Payload::Subscribe(Subscribe::default())
+        } else {
+            Payload::Unrecognised
+        };
+    };
+    if a.len() > 4 || !a.iter().all(|v| v.is_string() || v.is_null()) {
+        return Payload::Unrecognised;
+    }
+    let mut s = Subscribe {
+        agent: str_at(a, 0).map(bounded),
+        ..Subscribe::default()
+    };
+    match str_at(a, 1) {
+        Some(p) if p.starts_with("EthereumStratum/") || p.starts_with("Stratum/") => {
+            s.protocol = Some(bounded(p))
+        }
+        Some(sess) => s.session_id = Some(bounded(sess)),
+        None => {}
+    }
+    s.host = str_at(a, 2).map(bounded);
+    s.port = str_at(a, 3).map(bounded);
+    Payload::Subscribe(s)
+}
+
+fn authorize(params: Option<&Value>) -> Payload {
+    match arr(params).map(Vec::as_slice) {
+        Some([Value::String(l), rest @ ..])
+            if rest.len() <= 1
+                && !l.is_empty()
+                && rest.iter().all(|v| v.is_string() || v.is_null()) =>
+        {
+            Payload::Authorize {
+                login: bounded(l),
+                password: rest.first().and_then(Value::as_str).map(bounded),
+            }
+        }
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn submit(params: Option<&Value>) -> Payload {
+    let Some(a) = arr(params) else {
+        return Payload::Unrecognised;
+    };
+    if !all_strings(a) {
+        return Payload::Unrecognised;
+    }
+    let s = |i| str_at(a, i).unwrap_or("");
+    let shape = match a.len() {
+        3 if is_hex(s(2), 1, 64) || is_hex(s(1), 1, 64) => SubmitShape::ThreeStrings,
+        5 if s(2).starts_with("0x")
+            && is_hex(s(2), 16, 16)
+            && is_hex(s(3), 64, 64)
+            && is_hex(s(4), 64, 64) =>
+        {
+            SubmitShape::KawPow
+        }
+        5 if is_hex(s(2), 8, 8) && is_hex(s(3), 1, 64) && is_hex(s(4), 200, usize::MAX) => {
+            SubmitShape::Equihash {
+                solution_hex_len: s(4).len(),
+            }
+        }
+        5 | 6 if is_hex(s(2), 0, 32) && is_hex(s(3), 8, 8) && is_hex(s(4), 8, 8) => {
+            let vb = a.len() == 6 && is_hex(s(5), 1, 8);
+            if a.len() == 6 && !vb {
+                return Payload::Unrecognised;
+            }
+            SubmitShape::Bitcoin { version_bits: vb }
+        }
+        _ => return Payload::Unrecognised,
+    };
+    let (worker, job_id) = match shape {
+        // EthereumStratum/2.0.0 puts the job first and the worker last.
+        SubmitShape::ThreeStrings if !is_hex(s(2), 1, 64) => (s(2), s(0)),
+        _ => (s(0), s(1)),
+    };
+    Payload::Submit(Submit {
+        worker: bounded(worker),
+        job_id: bounded(job_id),
+        shape,
+    })
+}
+
+fn notify(params: Option<&Value>) -> Payload {
+    let Some(a) = arr(params) else {
+        return Payload::Unrecognised;
+    };
+    let s = |i| str_at(a, i).unwrap_or("");
+    let b = |i: usize| a.get(i).and_then(Value::as_bool);
+    let Some(job_id) = str_at(a, 0).map(bounded) else {
+        return Payload::Unrecognised;
+    };
+    let (shape, clean, target) = match a.len() {
+        9 if is_hex(s(1), 64, 64)
+            && is_hex(s(2), 2, usize::MAX)
+            && is_hex(s(3), 2, usize::MAX)
+            && a.get(4).and_then(Value::as_array).is_some_and(|m| {
+                m.iter()
+                    .all(|x| x.as_str().is_some_and(|h| is_hex(h, 64, 64)))
+            })
+            && is_hex(s(5), 8, 8)
+            && is_hex(s(6), 8, 8)
+            && is_hex(s(7), 8, 8)
+            && b(8).is_some() =>
+        {
+            (NotifyShape::Bitcoin, b(8), None)
+        }
+        8 if is_hex(s(1), 8, 8)
+            && is_hex(s(2), 64, 64)
+            && is_hex(s(3), 64, 64)
+            && is_hex(s(4), 64, 64)
+            && is_hex(s(5), 8, 8)
+            && is_hex(s(6), 8, 8)
+            && b(7).is_some() =>
+        {
+            (NotifyShape::Equihash, b(7), None)
+        }
+        4 if is_hex(s(1), 1, 64) && is_hex(s(2), 64, 64) && b(3).is_some() => {
+            (NotifyShape::EthStratum, b(3), None)
+        }
+        7 if is_hex(s(1), 64, 64)
+            && is_hex(s(2), 64, 64)
+            && is_hex(s(3), 64, 64)
+            && b(4).is_some()
+            && a.get(5).is_some_and(Value::is_u64) =>
+        {
+            (NotifyShape::KawPow, b(4), Some(bounded(strip0x(s(3)))))
+        }
+        3 if a
+            .get(1)
+            .and_then(Value::as_array)
+            .is_some_and(|h| h.len() == 4 && h.iter().all(Value::is_u64))
+            && a.get(2).is_some_and(Value::is_u64) =>
+        {
+            (NotifyShape::Kaspa, None, None)
+        }
+        2 if is_hex(s(1), 64, 80) => (NotifyShape::Kaspa, None, None),
+        _ => return Payload::Unrecognised,
+    };
+    Payload::Notify(Notify {
+        job_id,
+        shape,
+        clean,
+        target,
+    })
+}
+
+fn hello(params: Option<&Value>) -> Payload {
+    match params {
+        Some(Value::Object(p)) if p.contains_key("agent") || p.contains_key("proto") => {
+            Payload::Hello(Hello {
+                agent: opt_str(p.get("agent")),
+                host: opt_str(p.get("host")),
+                port: opt_str(p.get("port"))
+                    .or_else(|| p.get("port").map(|v| bounded(&v.to_string()))),
+                proto: opt_str(p.get("proto")),
+            })
+        }
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn mining_set(params: Option<&Value>) -> Payload {
+    match params {
+        Some(Value::Object(p))
+            if ["epoch", "target", "algo", "extranonce"]
+                .iter()
+                .any(|k| p.contains_key(*k))
+                && p.keys().all(|k| {
+                    ["epoch", "target", "algo", "extranonce", "timeout"].contains(&k.as_str())
+                }) =>
+        {
+            let target = opt_str(p.get("target")).filter(|t| is_hex(t, 1, 64));
+            Payload::MiningSet {
+                target,
+                algo: opt_str(p.get("algo")),
+                extranonce: opt_str(p.get("extranonce")),
+            }
+        }
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn login(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+    match params {
+        Some(Value::Object(p)) => {
+            let Some(Value::String(l)) = p.get("login") else {
+                return Payload::Unrecognised;
+            };
+            // Mining logins carry "pass" (even if empty); a web login uses other keys.
+            if l.is_empty() || !p.get("pass").is_some_and(|v| v.is_string() || v.is_null()) {
+                return Payload::Unrecognised;
+            }
+            let algos = p
+                .get("algo")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .take(MAX_ALGOS)
+                        .map(bounded)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Payload::Login(Login {
+                login: bounded(l),
+                pass: opt_str(p.get("pass")),
+                agent: opt_str(p.get("agent")),
+                rigid: opt_str(p.get("rigid")),
+                algos,
+            })
+        }
+        // Beam: `{"method":"login","api_key":"..."}` with no params.
+        None if obj.get("api_key").is_some_and(Value::is_string) => Payload::BeamLogin,
+        _ => Payload::Unrecognised,
+    }
+}
+
+pub(super) fn cn_job(p: &Map<String, Value>) -> Option<CnJob> {
+    let blob = p.get("blob")?.as_str()?;
+    let job_id = p.get("job_id")?.as_str()?;
+    let target = p.get("target")?.as_str()?;
+    if !is_hex(blob, 76, 1024) || job_id.is_empty() || !is_hex(target, 8, 16) {
+        return None;
+    }
+    Some(CnJob {
+        job_id: bounded(job_id),
+        blob_hex_len: blob.len(),
+        target: bounded(target),
+        algo: opt_str(p.get("algo")),
+        height: p.get("height").and_then(Value::as_u64),
+        seed_hash: opt_str(p.get("seed_hash")).filter(|s| is_hex(s, 64, 64)),
+    })
+}
+
+fn job(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+    match params {
+        Some(Value::Object(p)) => {
+            if let Some(j) = cn_job(p) {
+                return Payload::CnJob(j);
+            }
+            // Grin: {difficulty, height, job_id, pre_pow}.
+            match (p.get("pre_pow"), p.get("job_id"), p.get("height")) {
+                (Some(Value::String(pp)), Some(j), Some(h))
+                    if is_hex(pp, 64, 4096) && (j.is_u64() || j.is_string()) && h.is_u64() =>
+                {
+                    Payload::GrinJob {
+                        job_id: bounded(&json_scalar(j)),
+                        difficulty: p.get("difficulty").and_then(Value::as_f64),
+                        height: h.as_u64(),
+                    }
+                }
+                _ => Payload::Unrecognised,
+            }
+        }
+        // Beam: the job's fields sit at the top level.
+        None => match (obj.get("input"), obj.get("id")) {
+            (Some(Value::String(input)), Some(id)) if is_hex(input, 64, 64) => Payload::BeamJob {
+                job_id: bounded(&json_scalar(id)),
+                difficulty: obj.get("difficulty").and_then(Value::as_f64),
+                height: obj.get("height").and_then(Value::as_u64),
+            },
+            _ => Payload::Unrecognised,
+        },
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn cn_or_grin_submit(params: Option<&Value>) -> Payload {
+    let Some(Value::Object(p)) = params else {
+        return Payload::Unrecognised;
+    };
+    // CryptoNote: {id, job_id, nonce (8 hex), result (64 hex)(, algo)}.
+    if let (Some(Value::String(j)), Some(Value::String(n)), Some(Value::String(r))) =
+        (p.get("job_id"), p.get("nonce"), p.get("result"))
+    {
+        if is_hex(n, 8, 16) && is_hex(r, 64, 64) && !j.is_empty() {
+            return Payload::CnSubmit {
+                job_id: bounded(j),
+                algo: opt_str(p.get("algo")),
+            };
+        }
+    }
+    // Grin: {edge_bits, height, job_id, nonce, pow: [42 numbers]}.
+    if let (Some(j), Some(Value::Array(pow)), Some(n)) =
+        (p.get("job_id"), p.get("pow"), p.get("nonce"))
+    {
+        if pow.len() == 42 && pow.iter().all(Value::is_u64) && n.is_u64() {
+            return Payload::GrinSubmit {
+                job_id: bounded(&json_scalar(j)),
+            };
+        }
+    }
+    Payload::Unrecognised
+}
+
+fn beam_solution(obj: &Map<String, Value>) -> Payload {
+    match (obj.get("id"), obj.get("nonce"), obj.get("output")) {
+        (Some(id), Some(Value::String(n)), Some(Value::String(o)))
+            if is_hex(n, 16, 16) && is_hex(o, 64, 512) =>
+        {
+            Payload::BeamSolution {
+                job_id: bounded(&json_scalar(id)),
+            }
+        }
+        _ => Payload::Unrecognised,
+    }
+}
+
+fn json_scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn response(obj: &Map<String, Value>) -> Response {
+    let error = obj.get("error").and_then(rpc_error);
+    let result = match obj.get("result") {
+        None => ResultShape::Absent,
+        Some(v) => result_shape(v),
+    };
+    Response { result, error }
+}
+
+fn rpc_error(v: &Value) -> Option<RpcError> {
+    match v {
+        Value::Null => None,
+        Value::Array(a) => Some(RpcError {
+            code: a.first().and_then(Value::as_i64),
+            message: bounded(str_at(a, 1).unwrap_or("")),
+        }),
+        Value::Object(o) => Some(RpcError {
+            code: o.get("code").and_then(Value::as_i64),
+            message: bounded(o.get("message").and_then(Value::as_str).unwrap_or("")),
+        }),
+        Value::String(s) => Some(RpcError {
+            code: None,
+            message: bounded(s),
+        }),
+        other => Some(RpcError {
+            code: other.as_i64(),
+            message: String::new(),
+        }),
+    }
+}
+
+fn result_shape(v: &Value) -> ResultShape {
+    match v {
+        Value::Null => ResultShape::Null,
+        Value::Bool(b) => ResultShape::Bool(*b),
+        Value::String(s) => ResultShape::Text(bounded(s)),
+        Value::Array(a) => array_result(a),
+        Value::Object(o) => object_result(o),
+        Value::Number(_) => ResultShape::Other,
+    }
+}
+
+fn array_result(a: &[Value]) -> ResultShape {
+    // EthProxy work: at least header, seed, target, all 0x-hex of 64 digits.
+    if (3..=4).contains(&a.len())
+        && a.iter().take(3).all(|v| {
+            v.as_str()
+                .is_some_and(|s| s.starts_with("0x") && is_hex(s, 64, 64))
+        })
+    {
+        return ResultShape::EthWork {
+            header: bounded(str_at(a, 0).unwrap_or("")),
+            target: bounded(strip0x(str_at(a, 2).unwrap_or(""))),
+        };
+    }
+    let subscription_list = |v: &Value| {
+        // [["mining.notify","id"],...] or ["mining.notify","id"(, "EthereumStratum/1.0.0")]
+        let pair_ok = |p: &Value| {
+            p.as_array().is_some_and(|p| {
+                p.first()
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| m.starts_with("mining."))
+            })
+        };
+        match v.as_array() {
+            Some(list) if !list.is_empty() && list.iter().all(pair_ok) => true,
+            Some(_) => pair_ok(v),
+            None => false,
+        }
+    };
+    match a {
+        // Bitcoin family: [subscriptions, extranonce1, extranonce2_size]
+        [subs, Value::String(e1), size] if subscription_list(subs) && is_hex(e1, 0, 64) => {
+            ResultShape::Subscribe {
+                extranonce1: Some(bounded(e1)),
+                extranonce2_size: size.as_u64(),
+                protocol: None,
+            }
+        }
+        // EthereumStratum/1.0.0: [["mining.notify","id","EthereumStratum/1.0.0"], extranonce]
+        [subs, Value::String(e1)] if subscription_list(subs) && is_hex(e1, 0, 64) => {
+            let protocol = subs
+                .as_array()
+                .and_then(|s| s.get(2))
+                .and_then(Value::as_str)
+                .map(bounded);
+            ResultShape::Subscribe {
+                extranonce1: Some(bounded(e1)),
+                extranonce2_size: None,
+                protocol,
+            }
+        }
+        // Equihash / KawPow: [session_id|null, extranonce1]
+        [sess, Value::String(e1)]
+            if (sess.is_null() || sess.as_str().is_some_and(|s| is_hex(s, 1, 64)))
+                && is_hex(e1, 2, 64) =>
+        {
+            ResultShape::Subscribe {
+                extranonce1: Some(bounded(e1)),
+                extranonce2_size: None,
+                protocol: None,
+            }
+        }
+        _ => ResultShape::Other,
+    }
+}
+
+fn object_result(o: &Map<String, Value>) -> ResultShape {
+    if let Some(job) = o.get("job").and_then(Value::as_object) {
+        if let (Some(id), Some(j)) = (o.get("id").and_then(Value::as_str), cn_job(job)) {
+            return ResultShape::CnLogin {
+                session_id: bounded(id),
+                job: Some(j),
+                status: opt_str(o.get("status")),
+            };
+        }
+    }
+    if let Some(j) = cn_job(o) {
+        return ResultShape::CnJob(j);
+    }
+    if let Some(Value::String(p)) = o.get("proto") {
+        if p.starts_with("EthereumStratum/") {
+            return ResultShape::Hello { proto: bounded(p) };
+        }
+    }
+    match o.get("status") {
+        Some(Value::String(s)) if o.len() <= 2 => ResultShape::CnStatus(bounded(s)),
+        _ => ResultShape::Other,
+    }
+}
