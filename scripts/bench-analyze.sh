@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Benchmark for issue "network detection engine": builds a >= 400 MB mixed capture from the shared
+# captures (copies with rewritten addresses, `tcprewrite --seed`), then in one run compares
+# single-threaded `minetrace analyze` with Suricata 7 + the ET coin-miner rules (HOME_NET any) and
+# with ndpiReader; reports throughput, peak RSS, `--threads 2` scaling, and whether every session a
+# peer flags is flagged by minetrace too. Needs ../shared and the peers
+# (../shared/scripts/install-peers.sh). Not a test: timing never decides a test.
+#
+#   scripts/bench-analyze.sh [TARGET_MB]     (default 400)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+shared=${SHARED:-$root/../shared}
+target_mb=${1:-400}
+work=${BENCH_DIR:-/tmp/minetrace-bench}
+mkdir -p "$work"
+for t in suricata ndpiReader tcprewrite mergecap editcap capinfos; do
+  command -v $t >/dev/null || { echo "missing $t: run $shared/scripts/install-peers.sh" >&2; exit 2; }
+done
+
+cargo build --release -q -p minetrace
+mt=$root/target/release/minetrace
+
+big=$work/mixed-${target_mb}MB.pcap
+if [ ! -s "$big" ]; then
+  echo "== building $big"
+  rm -rf "$work/base" "$work/copies"; mkdir -p "$work/base" "$work/copies"
+  # Ethernet captures only: one link type per output file keeps every tool reading all of it.
+  n=0
+  while IFS=$'\t' read -r file label _; do
+    [ "$label" = mining ] || [ "$label" = benign ] || [ "$label" = crypto_p2p ] || continue
+    enc=$(capinfos -E -T "$shared/data/captures/$file" 2>/dev/null | tail -1 | cut -f2)
+    [ "$enc" = "Ethernet" ] || continue
+    n=$((n+1))
+    editcap -F pcap "$shared/data/captures/$file" "$work/base/$(printf %04d $n).pcap" 2>/dev/null || true
+  done < <(tail -n +2 "$shared/data/captures/MANIFEST.tsv")
+  mergecap -F pcap -a -w "$work/base.pcap" "$work/base"/*.pcap
+  base_mb=$(( $(stat -c %s "$work/base.pcap") / 1048576 ))
+  copies=$(( target_mb / (base_mb > 0 ? base_mb : 1) + 1 ))
+  for i in $(seq 1 $copies); do
+    tcprewrite --seed=$i --infile="$work/base.pcap" --outfile="$work/copies/$(printf %03d $i).pcap"
+  done
+  mergecap -F pcap -a -w "$big" "$work/copies"/*.pcap
+  rm -rf "$work/base" "$work/copies"
+fi
+size=$(stat -c %s "$big")
+echo "== input: $big, $((size/1048576)) MiB, $(capinfos -c -M "$big" | awk -F: '/Number of packets/{gsub(/ /,"",$2);print $2}') packets"
+
+# Warm the page cache so every tool reads from memory.
+cat "$big" > /dev/null
+
+timeit() { # name, then the command; prints "name seconds maxrss_kb"
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
+  read -r secs rss < "$work/$name.time"
+  printf '%-22s %8.2f s %8.1f MiB/s  peak RSS %6.1f MiB\n' "$name" "$secs" \
+    "$(echo "$size / 1048576 / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  echo "$name $secs $rss" >> "$work/results.txt"
+}
+: > "$work/results.txt"
+
+echo "== minetrace (1 thread)"
+timeit minetrace-1thread "$mt" analyze -q --format jsonl --threads 1 "$big"
+cp "$work/minetrace-1thread.out" "$work/minetrace.jsonl"
+echo "== minetrace (2 threads)"
+timeit minetrace-2threads "$mt" analyze -q --format jsonl --threads 2 "$big"
+
+echo "== suricata 7 + ET coin-miner rules (single runmode)"
+rm -rf "$work/suricata"; mkdir -p "$work/suricata"
+cat "$shared/data/peers/emerging-coinminer.rules" "$shared/data/peers/et-policy-info-coinmining.rules" > "$work/suricata/coinminer.rules"
+timeit suricata suricata -r "$big" -k none --runmode single -l "$work/suricata" \
+  -S "$work/suricata/coinminer.rules" --set vars.address-groups.HOME_NET=any \
+  --set vars.address-groups.EXTERNAL_NET=any
+
+echo "== ndpiReader 4.2"
+timeit ndpiReader ndpiReader -i "$big" -q -C "$work/ndpi.csv"
+
+echo "== sessions flagged by peers and by minetrace"
+python3 - "$work" <<'PY'
+import csv, json, sys, os
+work = sys.argv[1]
+def pair(a, ap, b, bp):
+    x, y = (str(a), int(ap)), (str(b), int(bp))
+    return tuple(sorted([x, y]))
+mt = set(); mt_hosts = set()
+for line in open(os.path.join(work, "minetrace.jsonl")):
+    f = json.loads(line)
+    c, s = f.get("client"), f.get("server")
+    if c and s:
+        mt.add(pair(c["ip"], c["port"], s["ip"], s["port"]))
+        mt_hosts.add(c["ip"])
+sur = set()
+for line in open(os.path.join(work, "suricata", "eve.json")):
+    e = json.loads(line)
+    if e.get("event_type") == "alert" and "src_port" in e:
+        sur.add(pair(e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]))
+ndpi = set()
+with open(os.path.join(work, "ndpi.csv")) as fh:
+    rows = csv.reader(fh)
+    header = next(rows)
+    h = {k.strip("#"): i for i, k in enumerate(header)}
+    for r in rows:
+        try:
+            proto = r[h["ndpi_proto"]] if "ndpi_proto" in h else ""
+            if "Mining" in proto:
+                ndpi.add(pair(r[h["src_ip"]], r[h["src_port"]], r[h["dst_ip"]], r[h["dst_port"]]))
+        except (IndexError, KeyError, ValueError):
+            pass
+for name, s in (("suricata", sur), ("ndpiReader", ndpi)):
+    missed = s - mt
+    print(f"{name}: {len(s)} sessions flagged; minetrace flags {len(s & mt)} of them; missed {len(missed)}")
+    for m in sorted(missed)[:10]:
+        print("   missed:", m)
+print(f"minetrace: {len(mt)} sessions flagged ({len(mt_hosts)} client hosts)")
+PY
+
+python3 - "$work/results.txt" <<'PY'
+import sys
+r = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+m1 = r["minetrace-1thread"][0]
+print(f"throughput vs suricata: {r['suricata'][0]/m1:.1f}x   vs ndpiReader: {r['ndpiReader'][0]/m1:.1f}x")
+print(f"--threads 2 scaling: {m1/r['minetrace-2threads'][0]:.2f}x   minetrace peak RSS: {r['minetrace-1thread'][1]/1024:.1f} MiB")
+PY
