@@ -363,3 +363,168 @@ fn tcp_tsval(mut opts: &[u8]) -> Option<u32> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_tcp(payload: &[u8], frag: u16) -> Vec<u8> {
+        let total = 20 + 20 + payload.len();
+        let mut p = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0x12,
+            0x34,
+            (frag >> 8) as u8,
+            frag as u8,
+            64,
+            6,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            192,
+            0,
+            2,
+            7,
+        ];
+        p.extend_from_slice(&[
+            0xc3, 0x50, 0x0d, 0x05, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn ether(ty: u16, tags: &[u16], body: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        for (i, t) in tags.iter().enumerate() {
+            f.extend_from_slice(&(if i == 0 { 0x88a8u16 } else { 0x8100u16 }).to_be_bytes());
+            f.extend_from_slice(&t.to_be_bytes());
+        }
+        f.extend_from_slice(&ty.to_be_bytes());
+        f.extend_from_slice(body);
+        f
+    }
+
+    #[test]
+    fn ethernet_with_qinq_to_tcp() {
+        let frame = ether(0x0800, &[100, 200], &ipv4_tcp(b"hello", 0));
+        let d = decode(LinkType::ETHERNET, &frame).unwrap();
+        assert_eq!(d.vlan, Some(100));
+        assert_eq!((d.sport, d.dport), (50000, 3333));
+        assert_eq!(d.payload, b"hello");
+        assert_eq!(d.tcp.unwrap().flags, 0x18);
+    }
+
+    #[test]
+    fn fragments_are_skipped() {
+        let frame = ether(0x0800, &[], &ipv4_tcp(b"x", 0x2000));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &frame).unwrap_err(),
+            Skip::Fragment
+        );
+        let frame = ether(0x0800, &[], &ipv4_tcp(b"x", 0x0010));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &frame).unwrap_err(),
+            Skip::Fragment
+        );
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2_and_null() {
+        let ip = ipv4_tcp(b"abc", 0);
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&0x0800u16.to_be_bytes());
+        sll.extend_from_slice(&ip);
+        assert_eq!(decode(LinkType::LINUX_SLL, &sll).unwrap().payload, b"abc");
+        let mut sll2 = 0x0800u16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&ip);
+        assert_eq!(decode(LinkType::LINUX_SLL2, &sll2).unwrap().payload, b"abc");
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(&ip);
+        assert_eq!(decode(LinkType::NULL, &null).unwrap().payload, b"abc");
+        let mut lo = 2u32.to_be_bytes().to_vec();
+        lo.extend_from_slice(&ip);
+        assert_eq!(decode(LinkType::LOOP, &lo).unwrap().payload, b"abc");
+        assert_eq!(decode(LinkType::RAW, &ip).unwrap().payload, b"abc");
+    }
+
+    #[test]
+    fn ipv6_with_hop_by_hop_and_fragment_headers() {
+        let udp = [0x30, 0x39, 0x00, 0x35, 0x00, 0x0b, 0, 0, b'd', b'n', b's'];
+        let mut p = vec![0x60, 0, 0, 0, 0, (8 + udp.len()) as u8, 0, 64];
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(4));
+        p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(4));
+        // Hop-by-hop: next = UDP, length 0 (8 bytes).
+        p.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]);
+        p.extend_from_slice(&udp);
+        let d = decode(LinkType::IPV6, &p).unwrap();
+        assert_eq!(d.transport, Transport::Udp);
+        assert_eq!(d.payload, b"dns");
+        // A non-first fragment is skipped.
+        p[6] = 44;
+        p[40..48].copy_from_slice(&[17, 0, 0x00, 0x09, 0, 0, 0, 1]);
+        assert_eq!(decode(LinkType::IPV6, &p).unwrap_err(), Skip::Fragment);
+    }
+
+    #[test]
+    fn tunnels_are_followed_but_bounded() {
+        // IPv4 in IPv4, three times nested inside the outer packet = too deep.
+        let inner = ipv4_tcp(b"in", 0);
+        let mut wrapped = inner.clone();
+        for _ in 0..4 {
+            let total = 20 + wrapped.len();
+            let mut outer = vec![
+                0x45,
+                0,
+                (total >> 8) as u8,
+                total as u8,
+                0,
+                0,
+                0,
+                0,
+                64,
+                4,
+                0,
+                0,
+                1,
+                1,
+                1,
+                1,
+                2,
+                2,
+                2,
+                2,
+            ];
+            outer.extend_from_slice(&wrapped);
+            wrapped = outer;
+        }
+        assert_eq!(
+            decode(LinkType::RAW, &wrapped).unwrap_err(),
+            Skip::TunnelTooDeep
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_never_panic() {
+        let frame = ether(0x0800, &[7], &ipv4_tcp(b"payload", 0));
+        for cut in 0..frame.len() {
+            let _ = decode(LinkType::ETHERNET, &frame[..cut]);
+            for link in [0, 1, 9, 12, 101, 104, 108, 113, 228, 229, 276, 999] {
+                let _ = decode(LinkType(link), &frame[cut..]);
+            }
+        }
+    }
+
+    #[test]
+    fn tcp_timestamp_option_is_read() {
+        let opts = [1, 1, 8, 10, 0, 0, 0, 42, 0, 0, 0, 0];
+        assert_eq!(tcp_tsval(&opts), Some(42));
+        assert_eq!(tcp_tsval(&[8, 1]), None);
+    }
+}

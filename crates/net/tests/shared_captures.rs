@@ -30,7 +30,9 @@ fn manifest(root: &Path) -> Vec<(PathBuf, String)> {
 
 #[test]
 fn every_shared_capture_reads_and_mostly_decodes() {
-    let Some(root) = shared_captures() else { return };
+    let Some(root) = shared_captures() else {
+        return;
+    };
     let mut total_packets = 0u64;
     let mut total_decoded = 0u64;
     for (path, label) in manifest(&root) {
@@ -67,5 +69,8 @@ fn every_shared_capture_reads_and_mostly_decodes() {
     }
     assert!(total_packets > 100_000, "{total_packets}");
     // Most traffic in the corpus is TCP/UDP over IP on a supported link.
-    assert!(total_decoded * 10 > total_packets * 8, "{total_decoded} of {total_packets}");
+    assert!(
+        total_decoded * 10 > total_packets * 8,
+        "{total_decoded} of {total_packets}"
+    );
 }

@@ -234,3 +234,176 @@ impl<R: Read> CountingReader<R> {
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(bytes: &[u8]) -> (Vec<(i64, u32, Vec<u8>)>, Option<CaptureError>) {
+        let mut r = match CaptureReader::new(bytes, Path::new("t.pcap")) {
+            Ok(r) => r,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut out = Vec::new();
+        loop {
+            match r.next_packet() {
+                Ok(Some(p)) => out.push((p.ts.0, p.link.0, p.data.to_vec())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+    }
+
+    fn pcap(big_endian: bool, nanos: bool, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let w32 = |v: u32| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut f = Vec::new();
+        f.extend_from_slice(&w32(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+        f.extend_from_slice(&w16(2));
+        f.extend_from_slice(&w16(4));
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&w32(65535));
+        f.extend_from_slice(&w32(1));
+        for (s, frac, d) in records {
+            f.extend_from_slice(&w32(*s));
+            f.extend_from_slice(&w32(*frac));
+            f.extend_from_slice(&w32(d.len() as u32));
+            f.extend_from_slice(&w32(d.len() as u32));
+            f.extend_from_slice(d);
+        }
+        f
+    }
+
+    #[test]
+    fn pcap_in_both_byte_orders_and_resolutions() {
+        for be in [false, true] {
+            let (p, e) = read_all(&pcap(be, false, &[(10, 5, b"ab"), (11, 6, b"cde")]));
+            assert!(e.is_none());
+            assert_eq!(
+                p,
+                vec![
+                    (10_000_005, 1, b"ab".to_vec()),
+                    (11_000_006, 1, b"cde".to_vec())
+                ]
+            );
+            let (p, _) = read_all(&pcap(be, true, &[(10, 5_000, b"ab")]));
+            assert_eq!(p[0].0, 10_000_005);
+        }
+    }
+
+    #[test]
+    fn truncated_record_names_its_offset() {
+        let mut f = pcap(false, false, &[(1, 0, b"abcd"), (2, 0, b"efgh")]);
+        f.truncate(f.len() - 2);
+        let (p, e) = read_all(&f);
+        assert_eq!(p.len(), 1);
+        let e = e.unwrap();
+        assert_eq!(e.offset(), Some(24 + 16 + 4));
+        assert!(e.to_string().contains("t.pcap at offset 44"), "{e}");
+    }
+
+    #[test]
+    fn absurd_lengths_are_refused_before_allocation() {
+        let mut f = pcap(false, false, &[]);
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        let (_, e) = read_all(&f);
+        assert!(matches!(e, Some(CaptureError::Corrupt { offset: 24, .. })));
+    }
+
+    #[test]
+    fn not_a_capture() {
+        let (_, e) = read_all(b"GIF89a....");
+        assert!(matches!(e, Some(CaptureError::NotACapture { .. })));
+        let (_, e) = read_all(b"");
+        assert!(matches!(e, Some(CaptureError::NotACapture { .. })));
+    }
+
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut body = body.to_vec();
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        let total = (12 + body.len()) as u32;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend_from_slice(&total.to_le_bytes());
+        b.extend_from_slice(&body);
+        b.extend_from_slice(&total.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn pcapng_interfaces_resolutions_and_simple_packets() {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut f = block(0x0A0D_0D0A, &shb);
+        // Interface 0: Ethernet, microseconds. Interface 1: raw IP, nanoseconds (tsresol 9).
+        f.extend(block(1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        f.extend(block(
+            1,
+            &[101, 0, 0, 0, 0, 0, 0, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0],
+        ));
+        let epb = |iface: u32, ts: u64, data: &[u8]| {
+            let mut b = iface.to_le_bytes().to_vec();
+            b.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+            b.extend_from_slice(&(ts as u32).to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(data);
+            block(6, &b)
+        };
+        f.extend(epb(0, 1_000_000, b"eth"));
+        f.extend(epb(1, 2_000_000_000, b"raw"));
+        f.extend(block(0x0BAD, b"custom block, skipped"));
+        let mut spb = 3u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(b"spb");
+        f.extend(block(3, &spb));
+        let (p, e) = read_all(&f);
+        assert!(e.is_none(), "{e:?}");
+        assert_eq!(
+            p,
+            vec![
+                (1_000_000, 1, b"eth".to_vec()),
+                (2_000_000, 101, b"raw".to_vec()),
+                (2_000_000, 1, b"spb".to_vec()),
+            ]
+        );
+        // A packet naming an undescribed interface is an error with its offset.
+        let mut bad = f.clone();
+        bad.extend(epb(7, 0, b"x"));
+        let (_, e) = read_all(&bad);
+        assert!(e.unwrap().to_string().contains("interface 7"));
+    }
+
+    #[test]
+    fn every_truncation_of_a_pcapng_is_an_error_not_a_panic() {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut f = block(0x0A0D_0D0A, &shb);
+        f.extend(block(1, &[1, 0, 0, 0, 0, 0, 0, 0]));
+        let mut b = 0u32.to_le_bytes().to_vec();
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&4u32.to_le_bytes());
+        b.extend_from_slice(&4u32.to_le_bytes());
+        b.extend_from_slice(b"data");
+        f.extend(block(6, &b));
+        for cut in 0..f.len() {
+            let _ = read_all(&f[..cut]);
+        }
+    }
+}
