@@ -27,6 +27,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod asic;
+pub mod calc;
 pub mod config;
 pub mod energy;
 pub mod error;
@@ -37,6 +39,7 @@ pub mod hashrate;
 pub mod legal;
 pub mod power;
 pub mod rigs;
+pub mod stats;
 
 pub use config::EstimateConfig;
 pub use error::EstimateError;
