@@ -282,10 +282,12 @@ impl Intel {
     pub fn load_file(&mut self, path: &Path) -> Result<usize, IntelError> {
         let bytes = minetrace_core::io::read_bounded(path, MAX_FILE_BYTES)?;
         let text = String::from_utf8_lossy(&bytes);
-        self.load_text(path, &text)
+        self.load_str(path, &text)
     }
 
-    fn load_text(&mut self, path: &Path, text: &str) -> Result<usize, IntelError> {
+    /// [`Intel::load_file`] on text already read; `origin` names it in errors.
+    pub fn load_str(&mut self, origin: &Path, text: &str) -> Result<usize, IntelError> {
+        let path = origin;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let invalid = |line: usize, entry: &str, reason: &'static str| IntelError::InvalidEntry {
             path: path.to_path_buf(),
