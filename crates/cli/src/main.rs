@@ -36,6 +36,8 @@ enum Command {
     Scan(commands::scan::Args),
     /// Rescan this host continuously and report findings.
     Agent(commands::agent::Args),
+    /// Capture live from an interface (AF_PACKET) and report mining as it happens.
+    Sensor(commands::sensor::Args),
     /// List the built-in detectors.
     Detectors(commands::detectors::Args),
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Estimate(a) => commands::estimate::run(a),
         Command::Scan(a) => commands::scan::run(a),
         Command::Agent(a) => commands::agent::run(a),
+        Command::Sensor(a) => commands::sensor::run(a),
         Command::Detectors(a) => commands::detectors::run(a),
     };
     match result {

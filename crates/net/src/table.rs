@@ -81,6 +81,8 @@ struct Following {
     accepted: u64,
     offered_chunks: u16,
     offered_bytes: u32,
+    /// When the first detector accepted the flow (or the last checkpoint).
+    since: Option<Timestamp>,
 }
 
 impl Following {
@@ -335,25 +337,70 @@ impl<'d> FlowTable<'d> {
             }
         }
         findings.extend(extra);
-        for mut f in findings {
-            // A weak hint is never reported alone.
-            if f.confidence < Confidence::Medium {
+        report(findings, &entry.info, ctx, emit);
+    }
+
+    /// Ends idle flows as of `now` (live capture calls this when no packets arrive).
+    pub fn tick(&mut self, now: Timestamp, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
+        self.sweep(now, ctx, emit);
+        self.last_sweep = now;
+    }
+
+    /// Live capture: reports flows that detectors have followed for `max_age_secs` without the flow
+    /// ending (mining sessions last for days), then lets the detectors pick the flow up afresh
+    /// exactly as they pick up a capture that starts mid-session.
+    pub fn checkpoint(
+        &mut self,
+        now: Timestamp,
+        max_age_secs: i64,
+        ctx: &mut Context,
+        emit: &mut impl FnMut(Finding),
+    ) {
+        let limit = max_age_secs.saturating_mul(1_000_000);
+        for entry in self.flows.values_mut() {
+            let Some(since) = entry.follow.since else {
+                continue;
+            };
+            if now.0.saturating_sub(since.0) < limit || entry.follow.followers.is_empty() {
                 continue;
             }
-            if f.source.kind.is_empty() {
-                f.source = ctx.source.clone();
+            let mut findings = Vec::new();
+            let mut info = entry.info.clone();
+            info.end = FlowEnd::Open;
+            for f in std::mem::take(&mut entry.follow).followers {
+                findings.extend(f.state.on_close(&info, ctx));
             }
-            if f.source.packet.is_none() {
-                f.source.packet = Some(entry.info.first_packet);
-            }
-            if f.transport.is_none() {
-                f.transport = Some(entry.info.transport.as_str().to_string());
-            }
-            if f.id.is_empty() {
-                f.assign_id();
-            }
-            emit(f);
+            entry.follow.since = Some(now);
+            report(findings, &info, ctx, emit);
         }
+    }
+}
+
+/// Stamps the flow's source and id on findings and hands on those above the `Low` hint level.
+fn report(
+    findings: Vec<Finding>,
+    info: &FlowInfo,
+    ctx: &Context,
+    emit: &mut impl FnMut(Finding),
+) {
+    for mut f in findings {
+        // A weak hint is never reported alone.
+        if f.confidence < Confidence::Medium {
+            continue;
+        }
+        if f.source.kind.is_empty() {
+            f.source = ctx.source.clone();
+        }
+        if f.source.packet.is_none() {
+            f.source.packet = Some(info.first_packet);
+        }
+        if f.transport.is_none() {
+            f.transport = Some(info.transport.as_str().to_string());
+        }
+        if f.id.is_empty() {
+            f.assign_id();
+        }
+        emit(f);
     }
 }
 
@@ -418,6 +465,7 @@ impl Following {
                     continue;
                 }
                 if let Some(state) = d.open(info, dir, data, ctx) {
+                    self.since.get_or_insert(ts);
                     self.accepted |= 1 << i;
                     self.followers.push(Follower { state, done: false });
                 }

@@ -5,4 +5,5 @@ pub mod analyze;
 pub mod detectors;
 pub mod estimate;
 pub mod scan;
+pub mod sensor;
 pub mod simulate;

@@ -1,0 +1,288 @@
+//! The live sensor: packets from a Linux interface through an AF_PACKET TPACKET_V3 ring (one
+//! socket per worker thread, balanced by PACKET_FANOUT on the flow hash), the same decoder, flow
+//! table and detectors as `minetrace analyze`, findings streamed out as they are made, and the
+//! packets of each detected session kept in a bounded ring of pcaps on disk.
+//!
+//! ```no_run
+//! use minetrace_sensor::{Sensor, SensorConfig};
+//! use std::sync::{atomic::AtomicBool, Arc};
+//! let config = SensorConfig { interface: "eth0".into(), ..SensorConfig::default() };
+//! let stop = Arc::new(AtomicBool::new(false));
+//! let sensor = Sensor::start(config, Arc::new(minetrace_intel::Intel::builtin()), stop.clone())?;
+//! for finding in sensor.findings() {
+//!     println!("{}", finding.to_json_line());
+//! }
+//! # Ok::<(), minetrace_sensor::SensorError>(())
+//! ```
+
+pub mod afpacket;
+mod evidence;
+
+use afpacket::{RingOptions, RxRing};
+use minetrace_core::{Finding, Timestamp};
+use minetrace_detect::{Context, Detector, DnsLearned};
+use minetrace_net::capture::LinkType;
+use minetrace_net::decode::decode;
+use minetrace_net::table::{FlowTable, TableLimits};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SensorError {
+    #[error("opening {interface}: {source}")]
+    Open {
+        interface: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("evidence directory {path}: {source}")]
+    Evidence {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SensorConfig {
+    pub interface: String,
+    pub threads: usize,
+    pub ring: RingOptions,
+    pub limits: TableLimits,
+    /// Report flows still followed after this many seconds (and again every period).
+    pub checkpoint_secs: i64,
+    /// Keep the packets of detected sessions as pcaps here, bounded by `evidence_max_bytes`.
+    pub evidence_dir: Option<PathBuf>,
+    pub evidence_max_bytes: u64,
+    /// Recent packets each worker keeps in memory for evidence (bytes).
+    pub recent_bytes: usize,
+}
+
+impl Default for SensorConfig {
+    fn default() -> Self {
+        SensorConfig {
+            interface: String::new(),
+            threads: 1,
+            ring: RingOptions::default(),
+            limits: TableLimits::default(),
+            checkpoint_secs: 300,
+            evidence_dir: None,
+            evidence_max_bytes: 1 << 30,
+            recent_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Counters across all workers.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub packets: AtomicU64,
+    pub bytes: AtomicU64,
+    pub decoded: AtomicU64,
+    pub kernel_drops: AtomicU64,
+    pub findings: AtomicU64,
+    pub flows: AtomicU64,
+}
+
+/// A running sensor.
+pub struct Sensor {
+    workers: Vec<JoinHandle<()>>,
+    findings: Receiver<Finding>,
+    pub counters: Arc<Counters>,
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+impl Sensor {
+    /// Opens one ring per worker (so failures surface before anything runs) and starts them.
+    pub fn start(
+        config: SensorConfig,
+        intel: Arc<minetrace_intel::Intel>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Sensor, SensorError> {
+        let threads = config.threads.max(1);
+        let mut ring_opts = config.ring.clone();
+        if threads > 1 {
+            ring_opts.fanout_group = Some((std::process::id() & 0xffff) as u16);
+        }
+        let mut rings = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            rings.push(
+                RxRing::open(&config.interface, &ring_opts).map_err(|source| SensorError::Open {
+                    interface: config.interface.clone(),
+                    source,
+                })?,
+            );
+        }
+        let evidence = match &config.evidence_dir {
+            Some(dir) => Some(Arc::new(Mutex::new(
+                evidence::EvidenceRing::open(dir, config.evidence_max_bytes).map_err(|source| {
+                    SensorError::Evidence {
+                        path: dir.clone(),
+                        source,
+                    }
+                })?,
+            ))),
+            None => None,
+        };
+        let detectors: Arc<Vec<Box<dyn Detector>>> = Arc::new(minetrace_detect::builtin());
+        let dns = DnsLearned::default();
+        let counters = Arc::new(Counters::default());
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let mut workers = Vec::new();
+        for ring in rings {
+            let w = Worker {
+                ring,
+                detectors: detectors.clone(),
+                intel: intel.clone(),
+                dns: dns.clone(),
+                config: config.clone(),
+                stop: stop.clone(),
+                counters: counters.clone(),
+                errors: errors.clone(),
+                evidence: evidence.clone(),
+                out: tx.clone(),
+            };
+            workers.push(std::thread::spawn(move || w.run()));
+        }
+        Ok(Sensor {
+            workers,
+            findings: rx,
+            counters,
+            errors,
+        })
+    }
+
+    /// Findings as they are made; the iterator ends when every worker has stopped.
+    pub fn findings(&self) -> impl Iterator<Item = Finding> + '_ {
+        self.findings.iter()
+    }
+
+    /// Waits up to `timeout` for the next finding.
+    pub fn recv_timeout(&self, timeout: std::time::Duration) -> Result<Finding, mpsc::RecvTimeoutError> {
+        self.findings.recv_timeout(timeout)
+    }
+
+    /// Waits for the workers (after the stop flag was set) and returns the errors they met.
+    pub fn join(self) -> Vec<String> {
+        for w in self.workers {
+            let _ = w.join();
+        }
+        let errors = self.errors.lock().map(|e| e.clone()).unwrap_or_default();
+        errors
+    }
+}
+
+struct Worker {
+    ring: RxRing,
+    detectors: Arc<Vec<Box<dyn Detector>>>,
+    intel: Arc<minetrace_intel::Intel>,
+    dns: DnsLearned,
+    config: SensorConfig,
+    stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    errors: Arc<Mutex<Vec<String>>>,
+    evidence: Option<Arc<Mutex<evidence::EvidenceRing>>>,
+    out: mpsc::Sender<Finding>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let detectors = self.detectors.clone();
+        let mut table = FlowTable::new(&detectors, self.config.limits.clone());
+        let mut ctx = Context::new(self.intel.clone(), "interface", &self.config.interface);
+        ctx.dns = self.dns.clone();
+        let mut recent = self
+            .evidence
+            .as_ref()
+            .map(|_| evidence::RecentPackets::new(self.config.recent_bytes));
+        let mut number = 0u64;
+        let mut last_check = Timestamp::now();
+        let mut found: Vec<Finding> = Vec::new();
+        while !self.stop.load(Ordering::Relaxed) {
+            let res = self.ring.next_block(100, &mut |p| {
+                number += 1;
+                let ts = Timestamp(i64::from(p.sec) * 1_000_000 + i64::from(p.nsec / 1000));
+                self.counters.packets.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .bytes
+                    .fetch_add(u64::from(p.wire_len), Ordering::Relaxed);
+                if let Some(r) = recent.as_mut() {
+                    r.push(ts, p.data);
+                }
+                if let Ok(d) = decode(LinkType::ETHERNET, p.data) {
+                    self.counters.decoded.fetch_add(1, Ordering::Relaxed);
+                    table.packet(ts, number, &d, &mut ctx, &mut |f| found.push(f));
+                }
+            });
+            if let Err(e) = res {
+                if let Ok(mut errs) = self.errors.lock() {
+                    errs.push(format!("{}: {e}", self.config.interface));
+                }
+                break;
+            }
+            let now = Timestamp::now();
+            if now.0 - last_check.0 >= 1_000_000 {
+                table.tick(now, &mut ctx, &mut |f| found.push(f));
+                table.checkpoint(now, self.config.checkpoint_secs, &mut ctx, &mut |f| {
+                    found.push(f)
+                });
+                if let Ok(s) = self.ring.stats() {
+                    self.counters
+                        .kernel_drops
+                        .fetch_add(s.drops, Ordering::Relaxed);
+                }
+                last_check = now;
+            }
+            self.flush(&mut found, recent.as_ref());
+        }
+        table.finish(&mut ctx, &mut |f| found.push(f));
+        self.flush(&mut found, recent.as_ref());
+        self.counters
+            .flows
+            .fetch_add(table.stats.flows, Ordering::Relaxed);
+    }
+
+    fn flush(&self, found: &mut Vec<Finding>, recent: Option<&evidence::RecentPackets>) {
+        for f in found.drain(..) {
+            self.counters.findings.fetch_add(1, Ordering::Relaxed);
+            if let (Some(ring), Some(recent)) = (&self.evidence, recent) {
+                if let Ok(mut ring) = ring.lock() {
+                    if let Err(e) = ring.write_session(&f, recent) {
+                        if let Ok(mut errs) = self.errors.lock() {
+                            errs.push(format!("evidence for {}: {e}", f.id));
+                        }
+                    }
+                }
+            }
+            if self.out.send(f).is_err() {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGINT and SIGTERM set a flag that [`signalled`] reads, so the sensor can finish its
+/// flows and write its findings before exiting.
+pub fn stop_on_signals() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
+
+/// Whether SIGINT or SIGTERM arrived since [`stop_on_signals`].
+pub fn signalled() -> bool {
+    SIGNALLED.load(Ordering::SeqCst)
+}
