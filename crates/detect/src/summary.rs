@@ -1,1 +1,431 @@
-//! Per-host summary of findings ("mining hosts").
+//! Per-host summary of findings ("mining hosts"), and pools run inside the network.
+//!
+//! [`summarize`] groups network findings by the miner's address: which pools it talked to,
+//! which wallets and coins, how many distinct rigs (worker names and rig ids; extranonce1
+//! values when no names were seen), how many connections, the summed hashrate and when.
+//! [`internal_pools`] finds pools at private addresses that answer mining protocols to other
+//! internal hosts: an internal proxy or pool concentrating many miners.
+
+use minetrace_core::{Confidence, Dialect, Endpoint, Finding, FindingKind, Timestamp};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// Most entries kept in each list of a summary.
+const MAX_LIST: usize = 64;
+
+/// One miner address and everything the findings say about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MiningHost {
+    pub client_ip: IpAddr,
+    /// Pool host names, or `ip:port` where no name is known.
+    pub pools: Vec<String>,
+    pub wallets: Vec<String>,
+    pub coins: Vec<String>,
+    pub dialects: Vec<Dialect>,
+    pub agents: Vec<String>,
+    /// Worker names and rig ids seen.
+    pub rig_names: Vec<String>,
+    /// Distinct rigs behind this address (see `rig_basis`).
+    pub rigs: usize,
+    /// How `rigs` was counted: `worker/rig names`, `extranonce1 values`, or `one host`.
+    pub rig_basis: String,
+    /// Flows with findings.
+    pub connections: usize,
+    /// Summed hashrate (H/s) over rigs: per rig name the highest figure, unnamed flows added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashrate_hps: Option<f64>,
+    /// `estimated`, `reported`, or `mixed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashrate_basis: Option<String>,
+    pub shares_accepted: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub confidence: Confidence,
+    pub findings: usize,
+}
+
+#[derive(Default)]
+struct Acc {
+    pools: BTreeSet<String>,
+    wallets: BTreeSet<String>,
+    coins: BTreeSet<String>,
+    dialects: BTreeSet<Dialect>,
+    agents: BTreeSet<String>,
+    names: BTreeSet<String>,
+    extranonces: BTreeSet<String>,
+    flows: BTreeSet<(String, String)>,
+    named_rate: BTreeMap<String, f64>,
+    unnamed_rate: f64,
+    bases: BTreeSet<String>,
+    shares: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    confidence: Confidence,
+    findings: usize,
+}
+
+fn put(set: &mut BTreeSet<String>, v: &str) {
+    if set.len() < MAX_LIST && !v.is_empty() {
+        set.insert(v.to_string());
+    }
+}
+
+/// Groups network findings by client address, most active hosts first.
+pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
+    let mut by_ip: BTreeMap<IpAddr, Acc> = BTreeMap::new();
+    for f in findings {
+        if f.kind != FindingKind::Network {
+            continue;
+        }
+        let Some(client) = &f.client else { continue };
+        let a = by_ip.entry(client.ip).or_default();
+        let e = &f.evidence;
+        a.findings += 1;
+        a.confidence = a.confidence.max(f.confidence);
+        a.first = Some(a.first.map_or(f.first_seen, |t| t.min(f.first_seen)));
+        a.last = Some(a.last.map_or(f.last_seen, |t| t.max(f.last_seen)));
+        let server = f
+            .server
+            .as_ref()
+            .map(Endpoint::to_string)
+            .unwrap_or_default();
+        a.flows.insert((client.to_string(), server.clone()));
+        match (&e.pool_host, &f.server) {
+            (Some(h), _) => put(&mut a.pools, h),
+            (None, Some(_)) => put(&mut a.pools, &server),
+            _ => {}
+        }
+        if let Some(w) = &e.wallet {
+            put(&mut a.wallets, &w.address);
+        }
+        if let Some(c) = &e.coin {
+            put(&mut a.coins, c);
+        }
+        if let Some(d) = f.dialect {
+            a.dialects.insert(d);
+        }
+        if let Some(ag) = &e.agent {
+            put(&mut a.agents, ag);
+        }
+        let name = e.rig_id.as_ref().or(e.worker.as_ref());
+        for n in [&e.worker, &e.rig_id].into_iter().flatten() {
+            put(&mut a.names, n);
+        }
+        if let Some(x) = &e.extranonce1 {
+            put(&mut a.extranonces, x);
+        }
+        a.shares += e.shares_accepted;
+        if let Some(h) = &e.hashrate {
+            if h.hashes_per_second.is_finite() && h.hashes_per_second > 0.0 {
+                a.bases.insert(h.basis.clone());
+                match name {
+                    // The same rig seen over several connections is one rig: keep its best figure.
+                    Some(n) => {
+                        let slot = a.named_rate.entry(n.clone()).or_insert(0.0);
+                        *slot = slot.max(h.hashes_per_second);
+                    }
+                    None => a.unnamed_rate += h.hashes_per_second,
+                }
+            }
+        }
+    }
+    let mut hosts: Vec<MiningHost> = by_ip
+        .into_iter()
+        .map(|(ip, a)| {
+            let (rigs, rig_basis) = if !a.names.is_empty() {
+                (a.names.len(), "worker/rig names")
+            } else if !a.extranonces.is_empty() {
+                (a.extranonces.len(), "extranonce1 values")
+            } else {
+                (1, "one host")
+            };
+            let rate = a.named_rate.values().sum::<f64>() + a.unnamed_rate;
+            let basis = match a.bases.len() {
+                0 => None,
+                1 => a.bases.iter().next().cloned(),
+                _ => Some("mixed".to_string()),
+            };
+            MiningHost {
+                client_ip: ip,
+                pools: a.pools.into_iter().collect(),
+                wallets: a.wallets.into_iter().collect(),
+                coins: a.coins.into_iter().collect(),
+                dialects: a.dialects.into_iter().collect(),
+                agents: a.agents.into_iter().collect(),
+                rig_names: a.names.into_iter().collect(),
+                rigs,
+                rig_basis: rig_basis.to_string(),
+                connections: a.flows.len(),
+                hashrate_hps: (rate > 0.0).then_some(rate),
+                hashrate_basis: basis,
+                shares_accepted: a.shares,
+                first_seen: a.first.unwrap_or_default(),
+                last_seen: a.last.unwrap_or_default(),
+                confidence: a.confidence,
+                findings: a.findings,
+            }
+        })
+        .collect();
+    hosts.sort_by(|x, y| {
+        y.confidence
+            .cmp(&x.confidence)
+            .then(y.connections.cmp(&x.connections))
+            .then(x.client_ip.cmp(&y.client_ip))
+    });
+    hosts
+}
+
+/// True for addresses that do not leave the site: RFC 1918, CGNAT, loopback, link-local, ULA.
+pub fn is_internal(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal(&IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// One finding per internal pool: a private server address answering a mining protocol
+/// (Medium or better) to other internal hosts.
+pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
+    struct Pool {
+        server: Endpoint,
+        clients: BTreeSet<IpAddr>,
+        dialects: BTreeMap<Dialect, usize>,
+        wallets: BTreeSet<String>,
+        coins: BTreeSet<String>,
+        first: Timestamp,
+        last: Timestamp,
+        confidence: Confidence,
+        sessions: usize,
+        shares: u64,
+    }
+    let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
+    for f in findings {
+        let (Some(client), Some(server), Some(dialect)) = (&f.client, &f.server, f.dialect) else {
+            continue;
+        };
+        let protocol = !matches!(
+            dialect,
+            Dialect::Dns
+                | Dialect::Tls
+                | Dialect::PoolEndpoint
+                | Dialect::Behavioural
+                | Dialect::Asic
+        );
+        if f.kind != FindingKind::Network
+            || !protocol
+            || f.confidence < Confidence::Medium
+            || client.ip == server.ip
+            || !is_internal(&server.ip)
+            || !is_internal(&client.ip)
+        {
+            continue;
+        }
+        let p = pools.entry(server.to_string()).or_insert_with(|| Pool {
+            server: server.clone(),
+            clients: BTreeSet::new(),
+            dialects: BTreeMap::new(),
+            wallets: BTreeSet::new(),
+            coins: BTreeSet::new(),
+            first: f.first_seen,
+            last: f.last_seen,
+            confidence: f.confidence,
+            sessions: 0,
+            shares: 0,
+        });
+        if p.clients.len() < 4096 {
+            p.clients.insert(client.ip);
+        }
+        *p.dialects.entry(dialect).or_default() += 1;
+        if let Some(w) = &f.evidence.wallet {
+            put(&mut p.wallets, &w.address);
+        }
+        if let Some(c) = &f.evidence.coin {
+            put(&mut p.coins, c);
+        }
+        p.first = p.first.min(f.first_seen);
+        p.last = p.last.max(f.last_seen);
+        p.confidence = p.confidence.max(f.confidence);
+        p.sessions += 1;
+        p.shares += f.evidence.shares_accepted;
+    }
+    pools
+        .into_values()
+        .map(|p| {
+            let dialect = p
+                .dialects
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(d, _)| *d);
+            let mut f = Finding::new("internal-pool", FindingKind::Network, p.first);
+            f.seen_at(p.last);
+            f.dialect = dialect;
+            f.server = Some(p.server.clone());
+            f.transport = Some("tcp".into());
+            f.confidence = p.confidence;
+            let shown: Vec<String> = p.clients.iter().take(16).map(IpAddr::to_string).collect();
+            let more = p.clients.len().saturating_sub(shown.len());
+            f.reason(format!(
+                "internal address {} answers {} to {} internal client(s): {}{}",
+                p.server,
+                dialect.map(|d| d.as_str()).unwrap_or("mining"),
+                p.clients.len(),
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ));
+            f.reason(format!(
+                "{} mining session(s), {} accepted share(s): an internal pool or proxy concentrating miners",
+                p.sessions, p.shares
+            ));
+            f.evidence.shares_accepted = p.shares;
+            f.evidence.coin = (p.coins.len() == 1).then(|| p.coins.iter().next().cloned()).flatten();
+            f.evidence.extra.insert(
+                "clients".into(),
+                serde_json::Value::Array(
+                    p.clients.iter().take(MAX_LIST).map(|c| c.to_string().into()).collect(),
+                ),
+            );
+            if !p.wallets.is_empty() {
+                f.evidence.extra.insert(
+                    "wallets".into(),
+                    serde_json::Value::Array(p.wallets.iter().cloned().map(Into::into).collect()),
+                );
+            }
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minetrace_core::{HashrateFigure, Wallet};
+
+    fn finding(
+        client: &str,
+        server: &str,
+        worker: Option<&str>,
+        rate: Option<f64>,
+        t: i64,
+    ) -> Finding {
+        let mut f = Finding::new("stratum", FindingKind::Network, Timestamp(t));
+        f.seen_at(Timestamp(t + 60));
+        f.dialect = Some(Dialect::CryptoNote);
+        f.confidence = Confidence::High;
+        f.client = Some(client.parse::<std::net::SocketAddr>().unwrap().into());
+        f.server = Some(server.parse::<std::net::SocketAddr>().unwrap().into());
+        f.evidence.worker = worker.map(str::to_string);
+        f.evidence.coin = Some("XMR".into());
+        f.evidence.wallet = Some(Wallet {
+            address: "4ABC".into(),
+            coin: Some("XMR".into()),
+            format: "monero".into(),
+            checksum_ok: true,
+        });
+        f.evidence.shares_accepted = 3;
+        f.evidence.hashrate = rate.map(|h| HashrateFigure {
+            hashes_per_second: h,
+            basis: "estimated".into(),
+            method: "test".into(),
+        });
+        f
+    }
+
+    #[test]
+    fn groups_by_client_and_counts_rigs() {
+        let fs = vec![
+            finding(
+                "10.0.0.5:4000",
+                "198.51.100.1:3333",
+                Some("rigA"),
+                Some(1000.0),
+                100,
+            ),
+            // Same rig reconnects: counted once, best figure kept.
+            finding(
+                "10.0.0.5:4001",
+                "198.51.100.1:3333",
+                Some("rigA"),
+                Some(1200.0),
+                500,
+            ),
+            finding(
+                "10.0.0.5:4002",
+                "198.51.100.2:3333",
+                Some("rigB"),
+                Some(800.0),
+                50,
+            ),
+            finding("10.0.0.9:4000", "198.51.100.1:3333", None, None, 10),
+        ];
+        let hosts = summarize(&fs);
+        assert_eq!(hosts.len(), 2);
+        let h = &hosts[0];
+        assert_eq!(h.client_ip.to_string(), "10.0.0.5");
+        assert_eq!(h.connections, 3);
+        assert_eq!(h.rigs, 2);
+        assert_eq!(h.rig_basis, "worker/rig names");
+        assert_eq!(h.hashrate_hps, Some(2000.0));
+        assert_eq!(h.pools, vec!["198.51.100.1:3333", "198.51.100.2:3333"]);
+        assert_eq!(h.first_seen, Timestamp(50));
+        assert_eq!(h.last_seen, Timestamp(560));
+        assert_eq!(h.shares_accepted, 9);
+        assert_eq!(hosts[1].rigs, 1);
+        assert_eq!(hosts[1].rig_basis, "one host");
+        let json = serde_json::to_string(&hosts).unwrap();
+        assert!(json.contains("\"client_ip\":\"10.0.0.5\""));
+    }
+
+    #[test]
+    fn internal_pool_found_and_public_pools_ignored() {
+        let fs = vec![
+            finding("10.0.0.5:4000", "10.0.0.200:3333", Some("a"), None, 1),
+            finding("10.0.0.6:4000", "10.0.0.200:3333", Some("b"), None, 2),
+            finding("10.0.0.7:4000", "198.51.100.1:3333", Some("c"), None, 3),
+        ];
+        let pools = internal_pools(&fs);
+        assert_eq!(pools.len(), 1);
+        let p = &pools[0];
+        assert_eq!(p.detector, "internal-pool");
+        assert_eq!(p.dialect, Some(Dialect::CryptoNote));
+        assert_eq!(p.server.as_ref().unwrap().to_string(), "10.0.0.200:3333");
+        assert!(p.reasons[0].contains("2 internal client(s): 10.0.0.5, 10.0.0.6"));
+        // Low-confidence hints do not make a pool.
+        let mut low = finding("10.0.0.5:4000", "10.0.0.201:3333", None, None, 1);
+        low.confidence = Confidence::Low;
+        assert!(internal_pools(&[low]).is_empty());
+    }
+
+    #[test]
+    fn internal_ranges() {
+        for ip in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+        ] {
+            assert!(is_internal(&ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "100.128.0.1", "2001:db8::1", "172.32.0.1"] {
+            assert!(!is_internal(&ip.parse().unwrap()), "{ip}");
+        }
+    }
+}
