@@ -1,0 +1,1 @@
+//! Agent (spool + uploader).
