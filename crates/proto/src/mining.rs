@@ -27,7 +27,7 @@ pub use shapes::{hex_to_f64, is_hex};
 /// Longest line accepted (Equihash submits are about 2.8 KB; nothing legitimate comes near).
 pub const MAX_LINE: usize = 64 * 1024;
 /// Longest string kept from a message (ids, agents, logins); longer ones are cut.
-pub const MAX_FIELD: usize = 512;
+pub const MAX_FIELD: usize = 256;
 /// Most algorithm names kept from a login's `algo` list.
 pub const MAX_ALGOS: usize = 32;
 
