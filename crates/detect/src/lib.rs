@@ -21,6 +21,7 @@ pub mod flow;
 pub mod registry;
 pub mod summary;
 
+pub mod behaviour;
 pub mod dns;
 pub mod endpoint;
 pub mod http;

@@ -11,5 +11,6 @@ pub fn builtin() -> Vec<Box<dyn Detector>> {
         Box::new(crate::dns::DnsDetector),
         Box::new(crate::tls::TlsDetector),
         Box::new(crate::endpoint::EndpointDetector),
+        Box::new(crate::behaviour::BehaviourDetector::default()),
     ]
 }
