@@ -5,10 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-command -v tcpdump >/dev/null 2>&1 || true
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   # Packages the integration tests use; installed only when missing.
-  for p in ${MINETRACE_TEST_PACKAGES:-}; do
+  for p in ${MINETRACE_TEST_PACKAGES:-tcpreplay iproute2 softflowd}; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
   done
   if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -1,0 +1,136 @@
+//! The live sensor in a network namespace pair: tcpreplay sends shared captures across a veth,
+//! `minetrace sensor` captures them from the other end (AF_PACKET), and its findings equal those
+//! of `minetrace analyze` on the same captures. Needs root, iproute2 and tcpreplay; says it is
+//! skipped otherwise.
+
+use assert_cmd::cargo::CommandCargoExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Netns {
+    ns: String,
+    host_if: String,
+}
+
+impl Netns {
+    fn create(tag: &str) -> Option<Netns> {
+        let id = std::process::id() % 100_000;
+        let ns = format!("mt{tag}{id}");
+        let host_if = format!("mh{tag}{id}");
+        let peer_if = format!("mp{tag}{id}");
+        let ok = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ok(&["netns", "add", &ns]) {
+            return None;
+        }
+        let n = Netns { ns, host_if };
+        let steps: [&[&str]; 6] = [
+            &["link", "add", &n.host_if, "type", "veth", "peer", "name", &peer_if],
+            &["link", "set", &peer_if, "netns", &n.ns],
+            &["link", "set", &n.host_if, "mtu", "9000", "up"],
+            &["netns", "exec", &n.ns, "ip", "link", "set", &peer_if, "mtu", "9000", "up"],
+            &["netns", "exec", &n.ns, "ip", "link", "set", "lo", "up"],
+            &["link", "show", &n.host_if],
+        ];
+        for s in steps {
+            if !ok(s) {
+                return None;
+            }
+        }
+        Some(n)
+    }
+
+    fn peer_if(&self) -> String {
+        self.host_if.replacen("mh", "mp", 1)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.host_if]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+fn captures() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/captures");
+    p.join("MANIFEST.tsv").exists().then_some(p)
+}
+
+/// What must agree between live capture and file analysis (ids and stamps differ by design).
+fn key(v: &serde_json::Value) -> String {
+    format!(
+        "{} {} {} {} {} {}",
+        v["detector"], v["dialect"], v["client"], v["server"], v["evidence"]["wallet"], v["evidence"]["shares_submitted"]
+    )
+}
+
+fn lines(bytes: &[u8]) -> Vec<String> {
+    let mut v: Vec<String> = String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| key(&serde_json::from_str(l).expect("json line")))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sensor_on_a_veth_finds_what_analyze_finds() {
+    let Some(root) = captures() else {
+        eprintln!("skipped: ../shared not present");
+        return;
+    };
+    let has_tcpreplay = Command::new("tcpreplay").arg("-V").output().is_ok();
+    if !has_tcpreplay {
+        eprintln!("skipped: tcpreplay not installed");
+        return;
+    }
+    let Some(net) = Netns::create("s") else {
+        eprintln!("skipped: cannot create network namespaces (not root?)");
+        return;
+    };
+    let files: Vec<PathBuf> = [
+        "mining/xmr-eu1.nanopool.org.pcapng",
+        "mining/zec-eu1.nanopool.org.pcapng",
+        "mining/eth-eu1.nanopool.org.pcapng",
+        "mining/1574720899_9M3tc.pcap",
+        "benign/ssh.pcap",
+    ]
+    .iter()
+    .map(|f| root.join(f))
+    .filter(|f| f.exists())
+    .collect();
+
+    let sensor = Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["sensor", "--interface", &net.host_if, "--duration", "12", "--stats"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let replay = Command::new("ip")
+        .args(["netns", "exec", &net.ns, "tcpreplay", "-q", "--topspeed", "-i", &net.peer_if()])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let live = sensor.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert!(stderr.contains("0 kernel drops"), "{stderr}");
+
+    let file = Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["analyze", "--quiet", "--format", "jsonl"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let want = lines(&file.stdout);
+    assert!(!want.is_empty());
+    assert_eq!(lines(&live.stdout), want, "sensor stderr: {stderr}");
+}
