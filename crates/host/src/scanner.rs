@@ -55,6 +55,8 @@ pub struct ScanConfig {
     pub evidence_dir: Option<PathBuf>,
     pub copy_exe: bool,
     pub respond: Option<Response>,
+    /// When set, responses act only on these pids (an inspector naming the processes).
+    pub respond_only: Option<Vec<u32>>,
 }
 
 impl Default for ScanConfig {
@@ -80,6 +82,7 @@ impl Default for ScanConfig {
             evidence_dir: None,
             copy_exe: true,
             respond: None,
+            respond_only: None,
         }
     }
 }
@@ -504,7 +507,12 @@ impl Scanner {
                     )
             });
             let mut response_note = None;
-            if let (Some(action), true) = (self.cfg.respond, mining) {
+            let allowed = self
+                .cfg
+                .respond_only
+                .as_ref()
+                .is_none_or(|only| only.contains(pid));
+            if let (Some(action), true) = (self.cfg.respond, mining && allowed) {
                 response_note = Some(match &saved {
                     Some(dir) => respond(&proc_root, &cached.info, dir, action)
                         .unwrap_or_else(|e| e.to_string()),
