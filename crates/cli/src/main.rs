@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The first run: simulate a unit's traffic, analyse it, compare with the ground truth.
+    Demo(commands::demo::Args),
     /// Analyse pcap/pcapng captures (files or directories) for mining sessions.
     Analyze(commands::analyze::Args),
     /// Write simulated mining and benign sessions as pcap files (no proof-of-work).
@@ -45,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => commands::demo::run(a),
         Command::Analyze(a) => commands::analyze::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Estimate(a) => commands::estimate::run(a),

@@ -178,3 +178,37 @@ pub fn write_table(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result
     }
     Ok(())
 }
+
+/// The per-host summary ("mining hosts") under the findings table.
+pub fn write_summary(
+    out: &mut dyn Write,
+    hosts: &[minetrace_detect::summary::MiningHost],
+) -> std::io::Result<()> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nMining hosts")?;
+    writeln!(
+        out,
+        "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} {}",
+        "host", "coins", "rigs", "conns", "hashrate", "pools", "wallets"
+    )?;
+    for h in hosts {
+        let rate = h
+            .hashrate_hps
+            .map(|r| format!("{} ({})", hashrate(r), h.hashrate_basis.as_deref().unwrap_or("?")))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} {}",
+            h.client_ip,
+            cell(&h.coins.join(","), 6),
+            h.rigs,
+            h.connections,
+            cell(&rate, 16),
+            cell(&h.pools.join(","), 30),
+            cell(&h.wallets.join(","), 60)
+        )?;
+    }
+    Ok(())
+}

@@ -97,6 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let report = engine.analyze_file(file, &mut |f| file_findings.push(f), &mut |pos| {
             bar.set_position(done_bytes + pos)
         });
+        // A pool run inside the network shows only across sessions.
+        let internal = minetrace_detect::summary::internal_pools(&file_findings);
+        file_findings.extend(internal);
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         bar.set_position(done_bytes);
         if args.stats {
@@ -145,6 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     if args.format == Format::Table {
         output::write_table(&mut out, &all)?;
+        output::write_summary(&mut out, &minetrace_detect::summary::summarize(&all))?;
         writeln!(
             out,
             "\n{} file(s), {} finding(s){}",

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod analyze;
+pub mod demo;
 pub mod detectors;
 pub mod estimate;
 pub mod scan;
