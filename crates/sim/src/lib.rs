@@ -59,7 +59,8 @@ impl Default for Options {
 }
 
 impl Options {
-    fn validate(&self) -> Result<(), SimError> {
+    /// Check the options before any work starts.
+    pub fn validate(&self) -> Result<(), SimError> {
         if !(self.minutes.is_finite() && self.minutes >= 0.5 && self.minutes <= 24.0 * 60.0) {
             return Err(SimError::InvalidOption {
                 field: "minutes",

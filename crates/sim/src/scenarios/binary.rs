@@ -228,6 +228,7 @@ fn sv2_session(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sv2_truth(
     ctx: &Ctx,
     dialect: &str,

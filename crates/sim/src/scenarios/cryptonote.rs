@@ -48,7 +48,8 @@ pub(crate) struct Xmr {
 
 impl Xmr {
     fn job_object(&mut self, rng: &mut StdRng) -> String {
-        self.job_id = wallets::hex(rng, 12);
+        // Sizes as captured: job 279-378 B, submit 184-187 B (short rpc and job ids).
+        self.job_id = wallets::hex(rng, 5)[..9].to_string();
         if rng.gen_bool(0.6) {
             self.height += 1;
         }
@@ -79,7 +80,7 @@ impl Dialogue for Xmr {
             nonce.replace_range(6..8, &format!("{worker:02x}"));
         }
         let req = format!(
-            "{{\"id\":{id},\"jsonrpc\":\"2.0\",\"method\":\"submit\",\"params\":{{\"id\":\"{}\",\"job_id\":\"{}\",\"nonce\":\"{nonce}\",\"result\":\"{}\",\"algo\":\"rx/0\"}}}}\n",
+            "{{\"id\":{id},\"jsonrpc\":\"2.0\",\"method\":\"submit\",\"params\":{{\"id\":\"{}\",\"job_id\":\"{}\",\"nonce\":\"{nonce}\",\"result\":\"{}\"}}}}\n",
             self.rpc_id,
             self.job_id,
             wallets::hex(rng, 32)
@@ -116,7 +117,7 @@ pub(crate) fn xmr_session(
 ) -> Result<(), SimError> {
     let (target, difficulty) = cryptonote_target(xmr_difficulty(cfg.hashrate, cfg.share_mean_s));
     let mut d = Xmr {
-        rpc_id: format!("{}-{}-{}", ctx.hex(4), ctx.hex(2), ctx.hex(6)),
+        rpc_id: ctx.hex(3),
         job_id: String::new(),
         target,
         height: 3_150_000 + ctx.rng.gen_range(0..50_000),
@@ -319,7 +320,7 @@ pub(crate) fn mid_session(ctx: &mut Ctx) -> Result<Built, SimError> {
     conv.assume_established();
     let (target, difficulty) = cryptonote_target(xmr_difficulty(cfg.hashrate, cfg.share_mean_s));
     let mut d = Xmr {
-        rpc_id: ctx.hex(8),
+        rpc_id: ctx.hex(3),
         job_id: String::new(),
         target,
         height: 3_150_000,
