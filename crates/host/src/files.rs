@@ -38,6 +38,17 @@ pub struct FileReport {
 
 fn finding(detector: &str, conf: Confidence, path: &Path, root: &Path, now: Timestamp) -> Finding {
     let mut f = Finding::new(detector, FindingKind::Host, now);
+    // Dated from the file's last change: a stable id while the file stays as it is.
+    if let Some(mtime) = std::fs::symlink_metadata(path)
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    {
+        let t = Timestamp::from_micros(mtime.as_micros().min(i64::MAX as u128) as i64);
+        if t < now {
+            f.first_seen = t;
+        }
+    }
     f.confidence = conf;
     f.source.kind = "host".into();
     f.source.name = "files".into();

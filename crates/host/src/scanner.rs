@@ -44,6 +44,8 @@ pub struct ScanConfig {
     /// Largest executable scanned with the rules (the hash covers files up to `max_hash_bytes`).
     pub max_rule_scan_bytes: usize,
     pub max_hash_bytes: u64,
+    /// Walk /proc (off for inspecting a mounted disk image with `root` only).
+    pub process_checks: bool,
     pub file_checks: bool,
     pub hidden_pid_probe: bool,
     pub gpu: bool,
@@ -71,6 +73,7 @@ impl Default for ScanConfig {
             cpu_threshold: 90.0,
             max_rule_scan_bytes: 64 * 1024 * 1024,
             max_hash_bytes: 1024 * 1024 * 1024,
+            process_checks: true,
             file_checks: true,
             hidden_pid_probe: true,
             gpu: true,
@@ -231,11 +234,12 @@ impl Scanner {
         for n in &self.setup_notes {
             report.note(n.clone());
         }
-        if !rustix::process::geteuid().is_root() {
+        if !rustix::process::geteuid().is_root() && self.cfg.process_checks {
             report.note("not running as root: other users' executables, environments, maps and sockets are hidden; run as root for the full view");
         }
         let proc_root = self.cfg.proc_root.clone();
         let listed = match only {
+            _ if !self.cfg.process_checks => Vec::new(),
             Some(p) => p.to_vec(),
             None => match procfs::list_pids(&proc_root, self.cfg.max_processes) {
                 Ok(p) => p,
@@ -390,7 +394,7 @@ impl Scanner {
 
         // 5. GPU.
         let mut gpu_extra = serde_json::Map::new();
-        if self.cfg.gpu && only.is_none() {
+        if self.cfg.gpu && only.is_none() && self.cfg.process_checks {
             let t = crate::gpu::read_telemetry(&self.cfg.nvml_library);
             if let Some(why) = &t.unavailable {
                 report.note(why.clone());
@@ -467,6 +471,7 @@ impl Scanner {
         }
 
         // 6. Findings per process (evidence first).
+        let boot_time = read_boot_time(&proc_root);
         let auth = load_auth(&self.cfg.root);
         let utmp = load_utmp(&self.cfg.root);
         let mut process_findings = Vec::new();
@@ -525,12 +530,24 @@ impl Scanner {
                 .filter(|s| s.confidence == Confidence::Low)
                 .flat_map(|s| s.reasons.iter().cloned())
                 .collect();
+            let started_at = boot_time
+                .map(|b| {
+                    Timestamp::from_micros(
+                        b * 1_000_000
+                            + (cached.info.stat.starttime as i64) * 1_000_000
+                                / self.ticks.max(1) as i64,
+                    )
+                })
+                .filter(|t| *t <= now)
+                .unwrap_or(now);
             for s in flagged
                 .signals
                 .iter()
                 .filter(|s| s.confidence >= Confidence::Medium)
             {
                 let mut f = Finding::new(s.detector, FindingKind::Host, now);
+                // The process's start: stable across rescans and agent restarts, so the id is too.
+                f.first_seen = started_at;
                 f.confidence = s.confidence;
                 f.source.kind = "host".into();
                 f.source.name = "proc".into();
@@ -598,7 +615,7 @@ impl Scanner {
         report.findings.extend(process_findings);
 
         // 7. Host-wide checks.
-        if only.is_none() {
+        if only.is_none() && self.cfg.process_checks {
             let tuning = read_tuning(&proc_root, &self.cfg.sys_root);
             if tuning.msr_allow_writes.as_deref() == Some("on") && tuning.huge_pages_total > 0 {
                 let mut f = Finding::new("host-randomx-tuning", FindingKind::Host, now);
@@ -646,11 +663,14 @@ impl Scanner {
             report.findings.push(summary);
         }
 
-        // 9. Stable ids: first_seen is when this observation was first made by this scanner.
+        // 9. Stable ids: process findings date from the process start, file findings from the
+        // file's modification; the rest from when this scanner first made the observation.
         for f in &mut report.findings {
-            let key = observation_key(f);
-            let first = *self.first_seen.entry(key).or_insert(f.first_seen);
-            f.first_seen = first;
+            if f.first_seen == now {
+                let key = observation_key(f);
+                let first = *self.first_seen.entry(key).or_insert(f.first_seen);
+                f.first_seen = first;
+            }
             f.assign_id();
         }
         if self.first_seen.len() > 100_000 {
@@ -1236,6 +1256,15 @@ fn socket_signal(
     })
 }
 
+/// Boot time in seconds since the epoch (`btime` of `/proc/stat`).
+fn read_boot_time(proc_root: &Path) -> Option<i64> {
+    let b = minetrace_core::io::read_head(&proc_root.join("stat"), 1024 * 1024).ok()?;
+    String::from_utf8_lossy(&b)
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn load_auth(root: &Path) -> AuthFacts {
     let mut facts = AuthFacts::default();
     for name in ["var/log/auth.log", "var/log/secure"] {
@@ -1298,21 +1327,25 @@ fn snapshot_json(f: &Flagged<'_>, pe: &ProcessEvidence) -> serde_json::Value {
 }
 
 fn observation_key(f: &Finding) -> String {
+    // Reasons carry changing figures (CPU share): they are not part of the identity.
     let p = f
         .evidence
         .process
         .as_ref()
         .map(|p| format!("{}:{}", p.pid, p.name))
         .unwrap_or_default();
+    let class = f
+        .evidence
+        .extra
+        .get("proposed_class")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     format!(
         "{}|{}|{}|{}",
         f.detector,
         p,
         f.evidence.files.join(","),
-        f.reasons
-            .first()
-            .map(|r| r.chars().take(60).collect::<String>())
-            .unwrap_or_default()
+        class
     )
 }
 
