@@ -266,7 +266,9 @@ pub fn calculate(cfg: &EstimateConfig, i: &CalcInputs) -> Result<CalcReport, Est
     };
 
     let kwh_day = match (i.kwh_per_day, &r.power) {
-        (Some(k), _) => Some(Figure::measured(
+        (Some(k), _) => Some(Figure::estimated(
+            k,
+            k,
             k,
             "kWh/day",
             format!("given: {} kWh/day", grouped(k)),
@@ -307,7 +309,9 @@ pub fn calculate(cfg: &EstimateConfig, i: &CalcInputs) -> Result<CalcReport, Est
     // Legal band: given figures first; else estimated gains and the electricity cost as loss.
     let gains_used = i.gains.or(r.gains_total.as_ref().map(|g| g.value));
     let loss_used = i.loss.or(r.energy.as_ref().map(|e| e.cost_total.value));
-    if i.machines.is_some() || gains_used.is_some() || loss_used.is_some() {
+    // Only when the investigator asks (gives at least one legal figure): a kWh figure alone may
+    // describe a whole province, not one case.
+    if i.machines.is_some() || i.gains.is_some() || i.loss.is_some() {
         let mut a = legal::assess(
             cfg,
             &LegalInputs {
@@ -414,6 +418,7 @@ mod tests {
             &cfg,
             &CalcInputs {
                 watts: Some(10_000.0),
+                machines: Some(3),
                 ..Default::default()
             },
         )
@@ -421,6 +426,16 @@ mod tests {
         let a = r.legal.unwrap();
         assert_eq!(a.band, LegalBand::Serious);
         assert!(a.reasons.iter().any(|x| x.contains("electricity cost")));
+        // Without any legal figure, no band is offered.
+        let r = calculate(
+            &cfg,
+            &CalcInputs {
+                kwh_per_day: Some(148_500.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(r.legal.is_none());
     }
 
     #[test]

@@ -60,9 +60,22 @@ pub fn kwh_per_day(power_w: &Figure) -> Figure {
     power_w.scaled(24.0 / 1000.0, "kWh/day", "x 24 h / 1000")
 }
 
-/// Energy (kWh) over a duration for a daily energy figure.
+fn as_estimate(f: &Figure) -> Figure {
+    Figure {
+        basis: crate::Basis::Estimated,
+        ..f.clone()
+    }
+}
+
+/// Energy (kWh) over a duration for a daily energy figure (`estimated` when the duration was
+/// assumed).
 pub fn energy_over(kwh_per_day: &Figure, duration: &ActivityDuration) -> Figure {
-    kwh_per_day.scaled(
+    let base = if duration.assumed {
+        as_estimate(kwh_per_day)
+    } else {
+        kwh_per_day.clone()
+    };
+    base.scaled(
         duration.days,
         "kWh",
         &format!(
@@ -113,10 +126,11 @@ pub fn co2_factor(cfg: &EstimateConfig, name: Option<&str>) -> Result<NamedFacto
     )
 }
 
-/// Standard coal (kgce) for an energy figure (kWh or kWh/day: the unit follows).
+/// Standard coal (kgce) for an energy figure (kWh or kWh/day: the unit follows). Always
+/// `estimated`: the factor is a convention, whatever the energy's basis.
 pub fn standard_coal(energy: &Figure, factor: &NamedFactor) -> Figure {
     let unit = energy.unit.replace("kWh", "kgce");
-    energy.scaled(
+    as_estimate(energy).scaled(
         factor.per_kwh,
         &unit,
         &format!(
@@ -126,10 +140,10 @@ pub fn standard_coal(energy: &Figure, factor: &NamedFactor) -> Figure {
     )
 }
 
-/// CO2 (kg) for an energy figure (kWh or kWh/day: the unit follows).
+/// CO2 (kg) for an energy figure (kWh or kWh/day: the unit follows). Always `estimated`.
 pub fn co2(energy: &Figure, factor: &NamedFactor) -> Figure {
     let unit = energy.unit.replace("kWh", "kg CO2");
-    energy.scaled(
+    as_estimate(energy).scaled(
         factor.per_kwh,
         &unit,
         &format!(
@@ -189,9 +203,10 @@ pub fn tariff(cfg: &EstimateConfig, region: Option<&str>) -> Result<Tariff, Esti
 }
 
 /// Cost of an energy figure at a tariff (unit: currency, or currency/day for kWh/day).
+/// Always `estimated`: the tariff is an assumption about what was paid.
 pub fn electricity_cost(energy: &Figure, tariff: &Tariff) -> Figure {
     let unit = energy.unit.replace("kWh", &tariff.currency);
-    energy.scaled(tariff.per_kwh(), &unit, &format!("x {}", tariff.method))
+    as_estimate(energy).scaled(tariff.per_kwh(), &unit, &format!("x {}", tariff.method))
 }
 
 /// All consequences of a daily energy figure: the table investigators ask for.
@@ -294,6 +309,8 @@ mod tests {
             i.co2_t_per_year.value
         );
         assert!(i.co2_t_per_year.method.contains("provincial-report"));
+        assert_eq!(i.co2_t_per_year.basis, crate::Basis::Estimated);
+        assert_eq!(i.kwh_total.basis, crate::Basis::Measured);
         assert!(summary(&i).contains("148,500 kWh/day"));
     }
 
