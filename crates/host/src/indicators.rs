@@ -54,17 +54,30 @@ impl PoolIntel for BuiltinPools {
     }
 }
 
-/// Adapter: the shared indicator set first, the built-in list as a fallback.
+/// Adapter: the shared indicator set (`minetrace_intel::Intel`) first, the built-in list as a
+/// fallback.
 pub struct IntelPools {
     pub intel: minetrace_intel::Intel,
 }
 
+impl IntelPools {
+    /// The shared built-in indicator set.
+    pub fn builtin() -> IntelPools {
+        IntelPools {
+            intel: minetrace_intel::Intel::builtin(),
+        }
+    }
+}
+
 impl PoolIntel for IntelPools {
     fn pool_domain(&self, host: &str) -> Option<String> {
-        BuiltinPools.pool_domain(host)
+        self.intel
+            .match_domain(host)
+            .map(|m| m.domain)
+            .or_else(|| BuiltinPools.pool_domain(host))
     }
     fn is_pool_port(&self, port: u16) -> bool {
-        BuiltinPools.is_pool_port(port)
+        minetrace_intel::Intel::is_pool_port(port) || BuiltinPools.is_pool_port(port)
     }
 }
 

@@ -12,8 +12,8 @@ use crate::cpu::{cpu_percent, read_tuning, ticks_per_second};
 use crate::files::{check_files, immutable_flags, FileCheckConfig, FileReport};
 use crate::hashcache::{hash_and_head, ExeCache, ExeFacts, FileKey};
 use crate::indicators::{
-    known_workload, looks_like_kernel_thread, miner_name, program_name, trojan_name, BuiltinPools,
-    PoolIntel, LOGIN_PARENTS, SERVICE_PARENTS,
+    known_workload, looks_like_kernel_thread, miner_name, program_name, trojan_name, PoolIntel,
+    LOGIN_PARENTS, SERVICE_PARENTS,
 };
 use crate::procfs::{self, ProcInfo, ProcLimits, LOGINUID_UNSET};
 use crate::respond::{respond, save_snapshot, Response};
@@ -145,6 +145,9 @@ pub struct Scanner {
     first_seen: HashMap<String, Timestamp>,
     self_pid: u32,
     self_exe: Option<FileKey>,
+    /// Pool-port socket inodes already searched for an owner, and the owners found.
+    swept_inodes: HashSet<u64>,
+    inode_owner: HashMap<u64, u32>,
     ticks: u64,
     /// Notes from setup (rule files skipped...), reported with every scan.
     pub setup_notes: Vec<String>,
@@ -169,9 +172,9 @@ struct Flagged<'a> {
 }
 
 impl Scanner {
-    /// A scanner with the built-in pool list.
+    /// A scanner with the shared built-in indicator set.
     pub fn new(cfg: ScanConfig) -> Scanner {
-        Scanner::with_intel(cfg, Box::new(BuiltinPools))
+        Scanner::with_intel(cfg, Box::new(crate::indicators::IntelPools::builtin()))
     }
 
     pub fn with_intel(cfg: ScanConfig, intel: Box<dyn PoolIntel>) -> Scanner {
@@ -187,6 +190,8 @@ impl Scanner {
             procs: HashMap::new(),
             first_seen: HashMap::new(),
             self_pid: std::process::id(),
+            swept_inodes: HashSet::new(),
+            inode_owner: HashMap::new(),
             self_exe,
             ticks: ticks_per_second(),
             setup_notes,
@@ -334,8 +339,15 @@ impl Scanner {
             })
             .map(|(p, _)| *p)
             .collect();
+        // Sweeping every process's fds is the expensive part: done only for pool-port sockets
+        // not seen before (owners of earlier ones are remembered), and on GPU nodes.
+        let new_interesting: HashSet<u64> = interesting
+            .iter()
+            .filter(|i| !self.swept_inodes.contains(*i))
+            .copied()
+            .collect();
         let mut fd_pids: Vec<u32> = url_pids.clone();
-        if !interesting.is_empty() || gpu_node {
+        if !new_interesting.is_empty() || gpu_node {
             fd_pids = pids.clone();
         }
         let mut found_inodes = HashSet::new();
@@ -367,8 +379,8 @@ impl Scanner {
                 owned_sockets.insert(pid, own);
             }
             if !gpu_node
-                && !interesting.is_empty()
-                && interesting.is_subset(&found_inodes)
+                && !new_interesting.is_empty()
+                && new_interesting.is_subset(&found_inodes)
                 && url_pids
                     .iter()
                     .all(|p| owned_sockets.contains_key(p) || *p < pid)
@@ -376,6 +388,23 @@ impl Scanner {
                 break;
             }
         }
+        for (pid, socks) in &owned_sockets {
+            for s in socks {
+                if interesting.contains(&s.inode) {
+                    self.inode_owner.insert(s.inode, *pid);
+                }
+            }
+        }
+        self.inode_owner
+            .retain(|ino, pid| interesting.contains(ino) && present.contains(pid));
+        for (ino, pid) in &self.inode_owner {
+            let Some(sock) = table.get(ino) else { continue };
+            let entry = owned_sockets.entry(*pid).or_default();
+            if !entry.iter().any(|s| s.inode == *ino) {
+                entry.push(sock.clone());
+            }
+        }
+        self.swept_inodes = interesting.clone();
         for (pid, socks) in &owned_sockets {
             let Some(c) = self.procs.get(pid) else {
                 continue;

@@ -197,7 +197,16 @@ fn cpu_burning_look_alike_is_found_and_python_is_not() {
     let burner = spawn_bash(
         "exec -a kdevtmpfsi bash -c 'end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do :; done'",
     );
-    let python = Command::new("python3")
+    // The real interpreter, not a version-manager shim (a shim is a shell script for a while).
+    let python_exe = Command::new("python3")
+        .arg("-c")
+        .arg("import sys; print(sys.executable)")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into());
+    let python = Command::new(&python_exe)
         .arg("-c")
         .arg("import time\nend=time.time()+6\nwhile time.time()<end: pass")
         .stdout(Stdio::null())
