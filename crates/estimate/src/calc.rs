@@ -9,7 +9,7 @@ use crate::family::family_name;
 use crate::figure::{grouped, Figure};
 use crate::legal::{self, LegalAssessment, LegalInputs};
 use crate::{gains, hashrate, power};
-use minetrace_core::AlgorithmFamily;
+use minetrace_core::{AlgorithmFamily, Finding};
 use serde::{Deserialize, Serialize};
 
 /// What the investigator knows. Every field is optional; what follows from it is computed.
@@ -336,6 +336,37 @@ pub fn calculate(cfg: &EstimateConfig, i: &CalcInputs) -> Result<CalcReport, Est
     Ok(r)
 }
 
+/// Figures for one finding: its hashrate (the detector's own figure, else its accepted shares at
+/// the session difficulty between first and last seen), power on the family's default hardware,
+/// energy per day and over the configured unknown-start duration. `None` when the finding carries
+/// no hashrate or no algorithm family.
+pub fn finding_figures(cfg: &EstimateConfig, f: &Finding) -> Option<CalcReport> {
+    let e = &f.evidence;
+    let family = e.algorithm_family?;
+    let seconds = f.last_seen.seconds_since(f.first_seen);
+    let mut inputs = CalcInputs {
+        family: Some(family),
+        ..Default::default()
+    };
+    match (&e.hashrate, e.difficulty) {
+        (Some(h), _) => inputs.hashrate = Some(h.hashes_per_second),
+        (None, Some(d)) if e.shares_accepted > 0 && seconds > 0.0 => {
+            inputs.difficulty = Some(d);
+            inputs.shares = Some(e.shares_accepted);
+            inputs.seconds = Some(seconds);
+        }
+        _ => return None,
+    }
+    let mut report = calculate(cfg, &inputs).ok()?;
+    if let (Some(h), Some(fig)) = (&e.hashrate, report.hashrate.as_mut()) {
+        fig.method = format!("{} ({})", h.method, h.basis);
+        if h.basis == "measured" {
+            fig.basis = crate::Basis::Measured;
+        }
+    }
+    Some(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +466,27 @@ mod tests {
             },
         )
         .unwrap();
+        assert!(r.legal.is_none());
+    }
+
+    #[test]
+    fn figures_for_a_finding() {
+        use minetrace_core::{FindingKind, Timestamp};
+        let cfg = EstimateConfig::default();
+        let mut f = Finding::new(
+            "stratum",
+            FindingKind::Network,
+            Timestamp::from_secs_f64(1000.0),
+        );
+        assert!(finding_figures(&cfg, &f).is_none());
+        f.last_seen = Timestamp::from_secs_f64(1120.0);
+        f.evidence.algorithm_family = Some(AlgorithmFamily::CryptoNote);
+        f.evidence.difficulty = Some(10_000.0);
+        f.evidence.shares_accepted = 12;
+        let r = finding_figures(&cfg, &f).unwrap();
+        // 12 x 10000 hashes / 120 s = 1 kH/s -> 20 W -> 0.48 kWh/day
+        assert!((r.hashrate.unwrap().value - 1000.0).abs() < 1e-9);
+        assert!((r.energy.unwrap().kwh_per_day.value - 0.48).abs() < 1e-9);
         assert!(r.legal.is_none());
     }
 
