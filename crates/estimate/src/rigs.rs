@@ -305,10 +305,12 @@ pub struct IpIdSequences {
 /// last value it follows by the smallest forward step up to `ip_id_max_gap` (mod 2^16), else
 /// starts a new sequence.
 pub fn ip_id_hosts(samples: &[IpIdSample], cfg: &RigConfig) -> Option<IpIdSequences> {
-    const MAX_SEQUENCES: usize = 4096;
+    // Work is samples x open sequences: both bounded (inputs come from attackers).
+    const MAX_SEQUENCES: usize = 1024;
+    const MAX_SAMPLES: usize = 20_000;
     let mut pts: Vec<IpIdSample> = samples
         .iter()
-        .take(cfg.max_samples_per_connection)
+        .take(MAX_SAMPLES.min(cfg.max_samples_per_connection))
         .filter(|s| s.capture_s.is_finite() && s.ip_id != 0)
         .copied()
         .collect();
@@ -590,11 +592,13 @@ pub fn estimate_rigs(cfg: &EstimateConfig, obs: &AddressObservations) -> RigEsti
 
 /// Miners implied by the address's share rate: (low, high, shares per second).
 fn share_rate_range(conns: &[ConnectionObservation], r: &RigConfig) -> Option<(u64, u64, f64)> {
+    const MAX_SHARES: usize = 1_000_000;
     let mut times: Vec<f64> = conns
         .iter()
         .flat_map(|c| c.share_times_s.iter().take(r.max_samples_per_connection))
         .copied()
         .filter(|t| t.is_finite())
+        .take(MAX_SHARES)
         .collect();
     if times.len() < 3 {
         return None;
