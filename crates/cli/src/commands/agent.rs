@@ -83,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut full_scans: u64 = 0;
     let mut server_down = false;
     loop {
-        let deep = args.deep_every > 0 && full_scans % u64::from(args.deep_every) == 0;
+        let deep = args.deep_every > 0 && full_scans.is_multiple_of(u64::from(args.deep_every));
         let report = scanner.scan_with(
             deep && !args.opts.no_files,
             deep && !args.opts.no_hidden_pids,
