@@ -42,6 +42,8 @@ enum Command {
     Sensor(commands::sensor::Args),
     /// List the built-in detectors.
     Detectors(commands::detectors::Args),
+    /// Read flow records (files or a NetFlow/IPFIX collector) and find mining by its traffic shape.
+    Flows(commands::flows::Args),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Agent(a) => commands::agent::run(a),
         Command::Sensor(a) => commands::sensor::run(a),
         Command::Detectors(a) => commands::detectors::run(a),
+        Command::Flows(a) => commands::flows::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,8 +14,8 @@
 //! the design half of the CESNET-MINER22 development sample (split by a hash of the flow key; see
 //! `docs/benchmarks-flows.md`) and rounded. Indicators (a pool domain in SNI/DNS, TLS without SNI
 //! to a non-web port, the Stratum V2 Noise handshake sizes) add fixed log-odds on top. A pool
-//! port is a weak hint: it adds log-odds but can never lift a flow whose shape is not mining-like
-//! ([`MIN_SHAPE_SCORE`]).
+//! port is a hint: it adds log-odds but can never lift a flow that is not message-like
+//! ([`MIN_PSH_SHARE`], [`MAX_BULK_SHARE`]).
 
 use crate::{Context, Detector, Direction, FlowDetector, FlowInfo, Transport};
 use minetrace_core::{Confidence, Dialect, Finding, FindingKind, Timestamp};
@@ -98,33 +98,38 @@ pub struct Features {
 }
 
 /// Logistic weights, in the order of the first eight [`Features`] fields. Fitted on the design
-/// half of CESNET-MINER22-dev (499 miner, 536 other records) by plain gradient descent with a
+/// half of CESNET-MINER22-dev (459 miner, 547 other records) by plain gradient descent with a
 /// small L2 penalty, then rounded; see docs/benchmarks-flows.md for the held-out figures.
 pub const WEIGHTS: [(&str, f64); 8] = [
     // Duration barely matters once the rest is known (exporters split long sessions).
-    ("ln_duration", 0.04),
+    ("ln_duration", 0.02),
     // Mining is slow: a packet every few seconds, not hundreds per second.
-    ("ln_packet_rate", -0.10),
+    ("ln_packet_rate", -0.08),
     // Every JSON line is flushed on its own: nearly all segments carry PSH.
-    ("psh_share", 4.76),
-    // Jobs (250-400 B) outweigh tiny control traffic.
-    ("ln_mean_payload", 0.23),
+    ("psh_share", 4.12),
+    // Mean size adds almost nothing once PSH and bulk shares are known (kept for the reasons).
+    ("ln_mean_payload", 0.01),
     // Full-size segments mean bulk transfer, which mining never does.
-    ("bulk_share", -4.02),
+    ("bulk_share", -3.52),
     // The pool sends more (jobs, answers) than the miner (submits).
-    ("ln_up_down", -0.64),
+    ("ln_up_down", -0.65),
     // Most payload packets come from the pool (pushed jobs, answers).
-    ("server_share", 5.78),
+    ("server_share", 5.08),
     // A weak hint: pools' customary ports (3333, 4444, 14444...).
-    ("pool_port", 4.50),
+    ("pool_port", 4.71),
 ];
 /// Intercept of the logistic model.
-pub const BIAS: f64 = -11.62;
+pub const BIAS: f64 = -9.57;
 /// Log-odds above which a flow is reported (the model's 0.73 probability point).
 pub const THRESHOLD: f64 = 1.0;
-/// Without the port hint and indicators, the shape alone must reach this: a port cannot turn a
-/// bulk download or a chatty web session into mining.
-pub const MIN_SHAPE_SCORE: f64 = -3.0;
+/// A flow must be message-like before any score counts: at least this share of its payload
+/// packets carry PSH (every CESNET miner record in the design half has >= 0.68)...
+pub const MIN_PSH_SHARE: f64 = 0.5;
+/// ...and at most this share are bulk-size (design-half miners: at most 0.62). So a port hint or
+/// a pool name cannot turn a bulk download into mining.
+pub const MAX_BULK_SHARE: f64 = 0.7;
+/// From this many payload packets on, a flow must show at least one unsolicited server push.
+pub const MIN_PAYLOADS_FOR_PUSH_CHECK: usize = 6;
 /// Log-odds a pool domain in SNI or DNS adds (hand-set: a named pool is strong evidence).
 pub const POOL_DOMAIN_LOG_ODDS: f64 = 6.0;
 /// Log-odds TLS without SNI to a port other than 443/8443 adds (xmrig's TLS default).
@@ -279,7 +284,12 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
             "TLS without a server name to port {server_port} (xmrig's TLS mode sends no SNI)"
         ));
     }
-    let mining = score > THRESHOLD && shape_score > MIN_SHAPE_SCORE;
+    let message_like = f.psh_share >= MIN_PSH_SHARE && f.bulk_share <= MAX_BULK_SHARE;
+    // Pools push jobs unasked; a flow long enough to show pushes but showing none is polling
+    // (request/response: tank gauges, SCADA, APIs), not mining.
+    let pushes_or_too_short =
+        f.server_pushes > 0 || f.payload_packets < MIN_PAYLOADS_FOR_PUSH_CHECK;
+    let mining = score > THRESHOLD && message_like && pushes_or_too_short;
     if mining {
         reasons.insert(
             0,
@@ -321,7 +331,7 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
         ));
         if f.pool_port > 0.0 {
             reasons.push(format!(
-                "port {server_port} is a customary pool port (a weak hint)"
+                "port {server_port} is a customary pool port (a hint, never enough alone)"
             ));
         }
     }

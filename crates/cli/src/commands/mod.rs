@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod demo;
 pub mod detectors;
 pub mod estimate;
+pub mod flows;
 pub mod scan;
 pub mod sensor;
 pub mod simulate;
