@@ -202,7 +202,14 @@ impl Session {
             self.on_response(dir, ts, &msg, ctx);
             return;
         }
-        if !msg.is_mining() {
+        // getwork/getblocktemplate/submitblock travel over HTTP: the HTTP detector's business
+        // (its head may sit in a chunk this detector never saw).
+        if !msg.is_mining()
+            || matches!(
+                msg.payload,
+                Payload::GetWork | Payload::GetBlockTemplate | Payload::SubmitBlock
+            )
+        {
             return;
         }
         self.seen(ts);
@@ -788,6 +795,12 @@ impl Session {
                     "payout address {} has the {} format of {c}",
                     w.address, w.format
                 ),
+                (false, None) if w.format == "hex40" => {
+                    format!(
+                        "payout address {} is 0x hex (no EIP-55 checksum to verify)",
+                        w.address
+                    )
+                }
                 (false, None) => format!("login names {} {}", w.format, w.address),
             };
             f.reason(what);

@@ -974,3 +974,16 @@ fn hostile_bytes_never_panic_and_memory_stays_bounded() {
     }
     let _ = s.on_close(&info, &mut c);
 }
+
+#[test]
+fn getwork_bodies_without_their_http_head_are_left_to_the_http_detector() {
+    // bitcoin-mining.pcap: the HTTP head went in an earlier segment; the pool answered raw JSON.
+    let steps = vec![
+        m(0, r#"{"method": "getwork", "params": [], "id":0}"#),
+        p(
+            0,
+            r#"{"id":0,"result":null,"error":[20,"Parse error",null]}"#,
+        ),
+    ];
+    assert!(run(&steps).is_empty());
+}
