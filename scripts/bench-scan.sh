@@ -7,7 +7,8 @@ N=${1:-1000}
 AGENT_SECS=${2:-60}
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release -q -p minetrace -p minetrace-host --example rescan
+cargo build --release -q -p minetrace --bin minetrace
+cargo build --release -q -p minetrace-host --example rescan
 BIN=$CARGO_TARGET_DIR/release/minetrace
 RESCAN=$CARGO_TARGET_DIR/release/examples/rescan
 WORK=$(mktemp -d)
@@ -49,6 +50,7 @@ echo "steady-state rescan median: $SCAN_MS ms; ps -eo pid,args median: $PS_MS ms
 AGENT=$!
 PIDS+=($AGENT)
 sleep 12
+if ! kill -0 "$AGENT" 2>/dev/null; then echo "agent exited early:"; cat "$WORK/agent.err"; exit 1; fi
 TCK=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$AGENT/stat"; }
 C0=$(cpu); T0=$(date +%s%N); PEAK=0

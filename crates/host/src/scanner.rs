@@ -254,7 +254,6 @@ impl Scanner {
                 }
             },
         };
-        let accounts = Accounts::load(&self.cfg.root);
 
         // 1. Walk /proc.
         let mut present = HashSet::with_capacity(listed.len());
@@ -320,7 +319,18 @@ impl Scanner {
 
         // 4. Sockets.
         let mut tables_note = Vec::new();
-        let table = read_tables(&proc_root.join("net"), &mut tables_note);
+        // A scan of new processes only reads the socket table when one names a pool.
+        let needs_table = only.is_none()
+            || signals.values().any(|(_, a, _)| {
+                !a.pool_urls.is_empty()
+                    || !a.pool_hosts.is_empty()
+                    || !a.pool_port_targets.is_empty()
+            });
+        let table = if needs_table {
+            read_tables(&proc_root.join("net"), &mut tables_note)
+        } else {
+            HashMap::new()
+        };
         for n in tables_note {
             report.note(n);
         }
@@ -500,9 +510,24 @@ impl Scanner {
         }
 
         // 6. Findings per process (evidence first).
-        let boot_time = read_boot_time(&proc_root);
-        let auth = load_auth(&self.cfg.root);
-        let utmp = load_utmp(&self.cfg.root);
+        // Logs are read only when there is someone to attribute (auth logs can be large).
+        let anyone = signals
+            .values()
+            .any(|(s, _, _)| s.iter().any(|x| x.confidence >= Confidence::Medium));
+        let (auth, utmp, accounts) = if anyone {
+            (
+                load_auth(&self.cfg.root),
+                load_utmp(&self.cfg.root),
+                Accounts::load(&self.cfg.root),
+            )
+        } else {
+            (AuthFacts::default(), Vec::new(), Accounts::default())
+        };
+        let boot_time = if anyone {
+            read_boot_time(&proc_root)
+        } else {
+            None
+        };
         let mut process_findings = Vec::new();
         let mut class_facts = ClassFacts::default();
         for pid in &pids {
