@@ -1,0 +1,141 @@
+//! Migrations for both backends, written once with type tokens: `{ID}` (an auto-increment primary
+//! key), `{INT}` (64-bit integer), `{REAL}`, `{BLOB}`. Applied in order; each runs once.
+
+use crate::db::{BackendKind, Tx, Value};
+use crate::StoreError;
+
+/// Ordered migrations: (version, statements).
+pub const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE sources (id {ID}, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+            token_sha256 TEXT NOT NULL UNIQUE, created_at {INT} NOT NULL, revoked_at {INT},
+            last_seen {INT})",
+        "CREATE TABLE ledger (seq {INT} PRIMARY KEY, at {INT} NOT NULL, kind TEXT NOT NULL,
+            subject TEXT NOT NULL, payload TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,
+            sig TEXT NOT NULL)",
+        "CREATE INDEX ledger_subject ON ledger(subject)",
+        "CREATE TABLE findings (id TEXT PRIMARY KEY, source_id {INT} NOT NULL, kind TEXT NOT NULL,
+            detector TEXT NOT NULL, client_ip TEXT, client_port {INT}, server_ip TEXT,
+            server_port {INT}, host TEXT, wallet TEXT, first_seen {INT} NOT NULL,
+            last_seen {INT} NOT NULL, received_at {INT} NOT NULL, ledger_seq {INT} NOT NULL,
+            case_id {INT}, correlated {INT} NOT NULL DEFAULT 0)",
+        "CREATE INDEX findings_pending ON findings(correlated, received_at)",
+        "CREATE INDEX findings_case ON findings(case_id)",
+        "CREATE INDEX findings_wallet ON findings(wallet)",
+        "CREATE INDEX findings_client ON findings(client_ip)",
+        "CREATE TABLE attachments (sha256 TEXT PRIMARY KEY, size {INT} NOT NULL, name TEXT NOT NULL,
+            media_type TEXT NOT NULL, finding_id TEXT, data {BLOB} NOT NULL,
+            ledger_seq {INT} NOT NULL, received_at {INT} NOT NULL)",
+        "CREATE INDEX attachments_finding ON attachments(finding_id)",
+        "CREATE TABLE heartbeats (source_id {INT} NOT NULL, host TEXT NOT NULL, at {INT} NOT NULL,
+            body TEXT NOT NULL, PRIMARY KEY (source_id, host))",
+        "CREATE TABLE units (id {ID}, name TEXT NOT NULL UNIQUE, region TEXT NOT NULL,
+            unit_type TEXT NOT NULL, contact TEXT)",
+        "CREATE TABLE ranges (id {ID}, cidr TEXT NOT NULL UNIQUE,
+            unit_id {INT} NOT NULL REFERENCES units(id), note TEXT)",
+        "CREATE TABLE hosts (id {ID}, name TEXT NOT NULL UNIQUE, unit_id {INT} REFERENCES units(id),
+            owner TEXT, owner_contact TEXT, admin TEXT, admin_contact TEXT,
+            origin TEXT NOT NULL)",
+        "CREATE TABLE host_addrs (host_id {INT} NOT NULL REFERENCES hosts(id), kind TEXT NOT NULL,
+            value TEXT NOT NULL, PRIMARY KEY (host_id, kind, value))",
+        "CREATE INDEX host_addrs_value ON host_addrs(kind, value)",
+        "CREATE TABLE projects (id {ID}, name TEXT NOT NULL, unit_id {INT} REFERENCES units(id),
+            host TEXT, account TEXT, starts {INT} NOT NULL, ends {INT} NOT NULL,
+            approver TEXT NOT NULL)",
+        "CREATE TABLE nat_map (id {ID}, public_ip TEXT NOT NULL, public_port {INT} NOT NULL,
+            private_ip TEXT NOT NULL, private_port {INT} NOT NULL, protocol TEXT NOT NULL,
+            starts {INT} NOT NULL, ends {INT} NOT NULL, origin TEXT NOT NULL,
+            UNIQUE (public_ip, public_port, private_ip, private_port, starts))",
+        "CREATE INDEX nat_map_public ON nat_map(public_ip, public_port)",
+        "CREATE TABLE leases (id {ID}, ip TEXT NOT NULL, mac TEXT NOT NULL, hostname TEXT,
+            starts {INT} NOT NULL, ends {INT} NOT NULL, origin TEXT NOT NULL,
+            UNIQUE (ip, mac, starts))",
+        "CREATE INDEX leases_ip ON leases(ip)",
+        "CREATE TABLE campaigns (id {ID}, wallet TEXT NOT NULL UNIQUE, created_at {INT} NOT NULL)",
+        "CREATE TABLE cases (id {ID}, activity_key TEXT NOT NULL, status TEXT NOT NULL,
+            class TEXT, proposed_class TEXT, reasons TEXT NOT NULL, unit_id {INT}, unit_name TEXT,
+            host_id {INT}, host_name TEXT, client_ip TEXT, public_ip TEXT, mac TEXT, process TEXT,
+            account TEXT, wallet TEXT, coin TEXT, pool TEXT, campaign_id {INT},
+            recurrence {INT} NOT NULL DEFAULT 0, flags TEXT NOT NULL, estimate TEXT NOT NULL,
+            opened_at {INT} NOT NULL, updated_at {INT} NOT NULL, closed_at {INT},
+            first_seen {INT} NOT NULL, last_seen {INT} NOT NULL,
+            findings_count {INT} NOT NULL DEFAULT 0, network_findings {INT} NOT NULL DEFAULT 0,
+            host_findings {INT} NOT NULL DEFAULT 0, assignee TEXT,
+            confidential {INT} NOT NULL DEFAULT 0)",
+        "CREATE INDEX cases_key ON cases(activity_key)",
+        "CREATE INDEX cases_campaign ON cases(campaign_id)",
+        "CREATE TABLE case_events (id {ID}, case_id {INT} NOT NULL REFERENCES cases(id),
+            at {INT} NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
+            ledger_seq {INT} NOT NULL)",
+        "CREATE INDEX case_events_case ON case_events(case_id)",
+    ],
+)];
+
+fn render(sql: &str, kind: BackendKind) -> String {
+    let (id, int, real, blob) = match kind {
+        BackendKind::Sqlite => (
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "INTEGER",
+            "REAL",
+            "BLOB",
+        ),
+        BackendKind::Postgres => (
+            "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            "BIGINT",
+            "DOUBLE PRECISION",
+            "BYTEA",
+        ),
+    };
+    sql.replace("{ID}", id)
+        .replace("{INT}", int)
+        .replace("{REAL}", real)
+        .replace("{BLOB}", blob)
+}
+
+/// Highest migration version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+pub fn apply(tx: &mut dyn Tx, kind: BackendKind) -> Result<(), StoreError> {
+    tx.execute(
+        &render(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version {INT} PRIMARY KEY, applied_at {INT} NOT NULL)",
+            kind,
+        ),
+        &[],
+    )?;
+    let rows = tx.query(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        &[],
+    )?;
+    let current = match rows.first() {
+        Some(r) => r.int(0)?,
+        None => 0,
+    };
+    if current > latest_version() {
+        return Err(StoreError::Schema {
+            message: format!(
+                "database schema version {current} is newer than this build knows ({})",
+                latest_version()
+            ),
+        });
+    }
+    for (version, statements) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        for s in *statements {
+            tx.execute(&render(s, kind), &[])?;
+        }
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            &[
+                Value::Int(*version),
+                Value::Int(minetrace_core::Timestamp::now().0),
+            ],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1328 @@
+//! The domain API over a [`Backend`]: every query is written once, with bound parameters only.
+
+use crate::db::{Backend, BackendKind, Row, Tx, Value};
+use crate::ledger::{LedgerKey, LedgerRecord, GENESIS};
+use crate::model::*;
+use crate::StoreError;
+use minetrace_core::{Finding, FindingKind, Timestamp};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Largest attachment stored (session pcaps and executable copies).
+pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024 * 1024;
+/// Most rows one listing returns.
+pub const MAX_LIST: i64 = 10_000;
+
+/// Storage for the server: a backend plus the ledger key that signs every record.
+pub struct Store {
+    backend: Box<dyn Backend>,
+    key: LedgerKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?}, {:?})", self.backend.kind(), self.key)
+    }
+}
+
+/// Head of the chain inside a transaction: appends advance it.
+struct Chain {
+    seq: i64,
+    hash: String,
+}
+
+fn head(tx: &mut dyn Tx) -> Result<Chain, StoreError> {
+    let rows = tx.query(
+        "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+        &[],
+    )?;
+    match rows.first() {
+        Some(r) => Ok(Chain {
+            seq: r.int(0)?,
+            hash: r.text(1)?,
+        }),
+        None => Ok(Chain {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        }),
+    }
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn now() -> i64 {
+    Timestamp::now().0
+}
+
+const SOURCE_COLS: &str = "id, name, role, created_at, revoked_at, last_seen";
+
+fn source_from(r: &Row) -> Result<Source, StoreError> {
+    let role = r.text(2)?;
+    Ok(Source {
+        id: r.int(0)?,
+        name: r.text(1)?,
+        role: Role::parse(&role).ok_or(StoreError::Corrupt {
+            what: format!("source role {role:?}"),
+        })?,
+        created_at: r.int(3)?,
+        revoked_at: r.opt_int(4)?,
+        last_seen: r.opt_int(5)?,
+    })
+}
+
+const FINDING_COLS: &str =
+    "l.payload, s.name, f.received_at, f.ledger_seq, f.case_id FROM findings f \
+     JOIN ledger l ON l.seq = f.ledger_seq JOIN sources s ON s.id = f.source_id";
+
+fn stored_finding(r: &Row) -> Result<StoredFinding, StoreError> {
+    let payload = r.text(0)?;
+    let finding: Finding = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+        what: format!("stored finding: {e}"),
+    })?;
+    Ok(StoredFinding {
+        finding,
+        source: r.text(1)?,
+        received_at: r.int(2)?,
+        ledger_seq: r.int(3)?,
+        case_id: r.opt_int(4)?,
+    })
+}
+
+const CASE_COLS: &str = "id, activity_key, status, class, proposed_class, reasons, unit_id, \
+    unit_name, host_id, host_name, client_ip, public_ip, mac, process, account, wallet, coin, pool, \
+    campaign_id, recurrence, flags, estimate, opened_at, updated_at, closed_at, first_seen, \
+    last_seen, findings_count, network_findings, host_findings, assignee, confidential";
+
+fn json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn case_from(r: &Row) -> Result<Case, StoreError> {
+    Ok(Case {
+        id: r.int(0)?,
+        activity_key: r.text(1)?,
+        status: r.text(2)?,
+        class: r.opt_text(3)?,
+        proposed_class: r.opt_text(4)?,
+        reasons: json_list(&r.text(5)?),
+        unit_id: r.opt_int(6)?,
+        unit_name: r.opt_text(7)?,
+        host_id: r.opt_int(8)?,
+        host_name: r.opt_text(9)?,
+        client_ip: r.opt_text(10)?,
+        public_ip: r.opt_text(11)?,
+        mac: r.opt_text(12)?,
+        process: r.opt_text(13)?,
+        account: r.opt_text(14)?,
+        wallet: r.opt_text(15)?,
+        coin: r.opt_text(16)?,
+        pool: r.opt_text(17)?,
+        campaign_id: r.opt_int(18)?,
+        recurrence: r.int(19)?,
+        flags: json_list(&r.text(20)?),
+        estimate: serde_json::from_str(&r.text(21)?).unwrap_or(serde_json::Value::Null),
+        opened_at: r.int(22)?,
+        updated_at: r.int(23)?,
+        closed_at: r.opt_int(24)?,
+        first_seen: r.int(25)?,
+        last_seen: r.int(26)?,
+        findings_count: r.int(27)?,
+        network_findings: r.int(28)?,
+        host_findings: r.int(29)?,
+        assignee: r.opt_text(30)?,
+        confidential: r.int(31)? != 0,
+    })
+}
+
+fn case_params(c: &Case) -> Vec<Value> {
+    vec![
+        c.activity_key.clone().into(),
+        c.status.clone().into(),
+        c.class.clone().into(),
+        c.proposed_class.clone().into(),
+        serde_json::to_string(&c.reasons).unwrap_or_default().into(),
+        c.unit_id.into(),
+        c.unit_name.clone().into(),
+        c.host_id.into(),
+        c.host_name.clone().into(),
+        c.client_ip.clone().into(),
+        c.public_ip.clone().into(),
+        c.mac.clone().into(),
+        c.process.clone().into(),
+        c.account.clone().into(),
+        c.wallet.clone().into(),
+        c.coin.clone().into(),
+        c.pool.clone().into(),
+        c.campaign_id.into(),
+        c.recurrence.into(),
+        serde_json::to_string(&c.flags).unwrap_or_default().into(),
+        serde_json::to_string(&c.estimate)
+            .unwrap_or_default()
+            .into(),
+        c.opened_at.into(),
+        c.updated_at.into(),
+        c.closed_at.into(),
+        c.first_seen.into(),
+        c.last_seen.into(),
+        c.findings_count.into(),
+        c.network_findings.into(),
+        c.host_findings.into(),
+        c.assignee.clone().into(),
+        c.confidential.into(),
+    ]
+}
+
+const HOST_COLS: &str =
+    "h.id, h.name, u.name, h.owner, h.owner_contact, h.admin, h.admin_contact, h.origin \
+     FROM hosts h LEFT JOIN units u ON u.id = h.unit_id";
+
+impl Store {
+    /// Opens (creating on first start) the data directory: the ledger key always lives there; the
+    /// database is `DIR/minetrace.sqlite3` unless a `postgres://` URL is given.
+    pub fn open(data_dir: &Path, database: Option<&str>) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io {
+            path: data_dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let key = LedgerKey::load_or_create(data_dir)?;
+        let backend: Box<dyn Backend> = match database {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Box::new(crate::PostgresBackend::connect(url, 4)?)
+            }
+            Some(other) => {
+                return Err(StoreError::Open {
+                    target: crate::redact(other),
+                    message: "expected a postgres:// URL (SQLite is the default, in --data)".into(),
+                })
+            }
+            None => Box::new(crate::sqlite::SqliteBackend::open(
+                &data_dir.join("minetrace.sqlite3"),
+            )?),
+        };
+        Store::with_backend(backend, key)
+    }
+
+    /// Wraps a backend and brings its schema up to date.
+    pub fn with_backend(backend: Box<dyn Backend>, key: LedgerKey) -> Result<Store, StoreError> {
+        backend.migrate()?;
+        Ok(Store { backend, key })
+    }
+
+    pub fn backend_kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    pub fn key(&self) -> &LedgerKey {
+        &self.key
+    }
+
+    fn tx<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.backend.transaction(&mut |tx| {
+            let f = f.take().ok_or(StoreError::Poisoned)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or(StoreError::Poisoned)
+    }
+
+    fn append(
+        &self,
+        tx: &mut dyn Tx,
+        chain: &mut Chain,
+        kind: &str,
+        subject: &str,
+        payload: String,
+    ) -> Result<i64, StoreError> {
+        let rec = self
+            .key
+            .seal((chain.seq, &chain.hash), now(), kind, subject, payload);
+        tx.execute(
+            "INSERT INTO ledger (seq, at, kind, subject, payload, prev, hash, sig) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            &[
+                rec.seq.into(),
+                rec.at.into(),
+                rec.kind.into(),
+                rec.subject.into(),
+                rec.payload.into(),
+                rec.prev.into(),
+                rec.hash.clone().into(),
+                rec.sig.into(),
+            ],
+        )?;
+        chain.seq = rec.seq;
+        chain.hash = rec.hash;
+        Ok(rec.seq)
+    }
+
+    /// Appends one record in its own transaction (e.g. an audit entry).
+    pub fn append_record(
+        &self,
+        kind: &str,
+        subject: &str,
+        payload: &serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        let text = payload.to_string();
+        self.tx(|tx| {
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            self.append(tx, &mut chain, kind, subject, text)
+        })
+    }
+
+    // ---- sources and tokens ----
+
+    /// Enrols a source and returns it with its token (shown once; only its SHA-256 is kept).
+    pub fn create_source(&self, name: &str, role: Role) -> Result<(Source, String), StoreError> {
+        crate::check_name("source name", name)?;
+        let mut raw = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = format!("mt1_{}", hex::encode(raw));
+        let at = now();
+        let hashed = hash_token(&token);
+        let source = self.tx(|tx| {
+            let rows = tx.query(
+                &format!(
+                    "INSERT INTO sources (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) \
+                     RETURNING {SOURCE_COLS}"
+                ),
+                &[name.into(), role.as_str().into(), hashed.into(), at.into()],
+            )?;
+            let s = source_from(rows.first().ok_or(StoreError::Poisoned)?)?;
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            let payload = serde_json::json!({"name": name, "role": role.as_str()}).to_string();
+            self.append(tx, &mut chain, "source-enrolled", &format!("source:{name}"), payload)?;
+            Ok(s)
+        })?;
+        Ok((source, token))
+    }
+
+    pub fn list_sources(&self) -> Result<Vec<Source>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!("SELECT {SOURCE_COLS} FROM sources ORDER BY id LIMIT {MAX_LIST}"),
+                &[],
+            )?
+            .iter()
+            .map(source_from)
+            .collect()
+        })
+    }
+
+    /// Revokes a source by name; returns false when there is no such active source.
+    pub fn revoke_source(&self, name: &str) -> Result<bool, StoreError> {
+        self.tx(|tx| {
+            let n = tx.execute(
+                "UPDATE sources SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                &[now().into(), name.into()],
+            )?;
+            if n > 0 {
+                self.backend.lock_ledger(tx)?;
+                let mut chain = head(tx)?;
+                let payload = serde_json::json!({"name": name}).to_string();
+                self.append(
+                    tx,
+                    &mut chain,
+                    "source-revoked",
+                    &format!("source:{name}"),
+                    payload,
+                )?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    /// The active source holding this token, if any.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Source>, StoreError> {
+        let hashed = hash_token(token);
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {SOURCE_COLS} FROM sources WHERE token_sha256 = ? AND revoked_at IS NULL"
+                ),
+                &[hashed.into()],
+            )?;
+            rows.first().map(source_from).transpose()
+        })
+    }
+
+    // ---- ingest ----
+
+    /// Stores a batch of findings in one transaction, each with its signed ledger record. Findings
+    /// whose id is already stored are counted as duplicates and not stored again.
+    pub fn ingest_findings(
+        &self,
+        source: &Source,
+        findings: &[Finding],
+    ) -> Result<IngestOutcome, StoreError> {
+        let received = now();
+        self.tx(|tx| {
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            let mut out = IngestOutcome::default();
+            for f in findings {
+                let payload = serde_json::to_string(f).map_err(|e| StoreError::Corrupt {
+                    what: format!("finding {}: {e}", f.id),
+                })?;
+                let wallet = f
+                    .evidence
+                    .wallet
+                    .as_ref()
+                    .map(|w| w.address.clone())
+                    .or_else(|| f.evidence.login.clone());
+                let kind = match f.kind {
+                    FindingKind::Network => "network",
+                    FindingKind::Host => "host",
+                };
+                let n = tx.execute(
+                    "INSERT INTO findings (id, source_id, kind, detector, client_ip, client_port, \
+                     server_ip, server_port, host, wallet, first_seen, last_seen, received_at, \
+                     ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (id) DO NOTHING",
+                    &[
+                        f.id.clone().into(),
+                        source.id.into(),
+                        kind.into(),
+                        f.detector.clone().into(),
+                        f.client.as_ref().map(|e| e.ip.to_string()).into(),
+                        f.client.as_ref().map(|e| e.port).into(),
+                        f.server.as_ref().map(|e| e.ip.to_string()).into(),
+                        f.server.as_ref().map(|e| e.port).into(),
+                        f.host.clone().into(),
+                        wallet.into(),
+                        f.first_seen.0.into(),
+                        f.last_seen.0.into(),
+                        received.into(),
+                        (chain.seq + 1).into(),
+                    ],
+                )?;
+                if n == 0 {
+                    out.duplicates += 1;
+                    continue;
+                }
+                self.append(
+                    tx,
+                    &mut chain,
+                    "finding",
+                    &format!("finding:{}", f.id),
+                    payload,
+                )?;
+                out.accepted += 1;
+                out.accepted_ids.push(f.id.clone());
+            }
+            tx.execute(
+                "UPDATE sources SET last_seen = ? WHERE id = ?",
+                &[received.into(), source.id.into()],
+            )?;
+            Ok(out)
+        })
+    }
+
+    /// Keeps the latest heartbeat of an agent's host and learns the host's addresses.
+    pub fn record_heartbeat(
+        &self,
+        source: &Source,
+        host: &str,
+        at: i64,
+        body: &str,
+        ips: &[String],
+        macs: &[String],
+    ) -> Result<(), StoreError> {
+        let received = now();
+        self.tx(|tx| {
+            let n = tx.execute(
+                "UPDATE heartbeats SET at = ?, body = ? WHERE source_id = ? AND host = ?",
+                &[received.into(), body.into(), source.id.into(), host.into()],
+            )?;
+            if n == 0 {
+                tx.execute(
+                    "INSERT INTO heartbeats (source_id, host, at, body) VALUES (?, ?, ?, ?)",
+                    &[source.id.into(), host.into(), received.into(), body.into()],
+                )?;
+            }
+            let _ = at;
+            let host_id = upsert_host_tx(
+                tx,
+                &Host {
+                    name: host.to_string(),
+                    origin: "agent".into(),
+                    ips: ips.to_vec(),
+                    macs: macs.to_vec(),
+                    ..Host::default()
+                },
+                false,
+            )?;
+            let _ = host_id;
+            tx.execute(
+                "UPDATE sources SET last_seen = ? WHERE id = ?",
+                &[received.into(), source.id.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Latest heartbeat time (server clock) of an agent reporting for `host`.
+    pub fn last_heartbeat(&self, host: &str) -> Result<Option<i64>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                "SELECT MAX(at) FROM heartbeats WHERE host = ?",
+                &[host.into()],
+            )?;
+            match rows.first() {
+                Some(r) => r.opt_int(0),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Stores an attachment by content hash (once) with its ledger record.
+    pub fn put_attachment(
+        &self,
+        name: &str,
+        media_type: &str,
+        finding_id: Option<&str>,
+        data: &[u8],
+    ) -> Result<(Attachment, bool), StoreError> {
+        if data.len() > MAX_ATTACHMENT_BYTES {
+            return Err(StoreError::TooLarge {
+                what: "attachment".into(),
+                limit: MAX_ATTACHMENT_BYTES,
+            });
+        }
+        let sha = hex::encode(Sha256::digest(data));
+        self.tx(|tx| {
+            let existing = tx.query(
+                "SELECT sha256, size, name, media_type, finding_id, ledger_seq FROM attachments WHERE sha256 = ?",
+                &[sha.clone().into()],
+            )?;
+            if let Some(r) = existing.first() {
+                return Ok((attachment_from(r)?, false));
+            }
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            let payload = serde_json::json!({
+                "sha256": sha, "size": data.len(), "name": name, "media_type": media_type,
+                "finding": finding_id,
+            })
+            .to_string();
+            let seq = self.append(tx, &mut chain, "attachment", &format!("attachment:{sha}"), payload)?;
+            tx.execute(
+                "INSERT INTO attachments (sha256, size, name, media_type, finding_id, data, ledger_seq, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &[
+                    sha.clone().into(),
+                    (data.len() as i64).into(),
+                    name.into(),
+                    media_type.into(),
+                    finding_id.map(str::to_string).into(),
+                    data.to_vec().into(),
+                    seq.into(),
+                    now().into(),
+                ],
+            )?;
+            Ok((
+                Attachment {
+                    sha256: sha.clone(),
+                    size: data.len() as i64,
+                    name: name.to_string(),
+                    media_type: media_type.to_string(),
+                    finding_id: finding_id.map(str::to_string),
+                    ledger_seq: seq,
+                },
+                true,
+            ))
+        })
+    }
+
+    pub fn attachment(&self, sha256: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                "SELECT sha256, size, name, media_type, finding_id, ledger_seq, data FROM attachments WHERE sha256 = ?",
+                &[sha256.into()],
+            )?;
+            match rows.first() {
+                Some(r) => Ok(Some((attachment_from(r)?, r.blob(6)?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    // ---- correlation queue support ----
+
+    /// Findings not yet correlated, oldest first.
+    pub fn pending_findings(&self, limit: i64) -> Result<Vec<StoredFinding>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT {FINDING_COLS} WHERE f.correlated = 0 ORDER BY f.received_at, f.ledger_seq LIMIT ?"
+                ),
+                &[limit.clamp(1, MAX_LIST).into()],
+            )?
+            .iter()
+            .map(stored_finding)
+            .collect()
+        })
+    }
+
+    pub fn finding(&self, id: &str) -> Result<Option<StoredFinding>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!("SELECT {FINDING_COLS} WHERE f.id = ?"),
+                &[id.into()],
+            )?;
+            rows.first().map(stored_finding).transpose()
+        })
+    }
+
+    /// Findings of other hosts or addresses that used this wallet (campaign membership).
+    pub fn count_findings(&self) -> Result<i64, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query("SELECT COUNT(*) FROM findings", &[])?;
+            rows.first().map_or(Ok(0), |r| r.int(0))
+        })
+    }
+
+    // ---- registry ----
+
+    pub fn upsert_unit(
+        &self,
+        name: &str,
+        region: &str,
+        unit_type: &str,
+        contact: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        crate::check_name("unit name", name)?;
+        self.tx(|tx| {
+            let rows = tx.query(
+                "INSERT INTO units (name, region, unit_type, contact) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET region = excluded.region, \
+                 unit_type = excluded.unit_type, contact = excluded.contact RETURNING id",
+                &[
+                    name.into(),
+                    region.into(),
+                    unit_type.into(),
+                    contact.map(str::to_string).into(),
+                ],
+            )?;
+            rows.first().ok_or(StoreError::Poisoned)?.int(0)
+        })
+    }
+
+    pub fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!("SELECT id, name, region, unit_type, contact FROM units ORDER BY region, name LIMIT {MAX_LIST}"),
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Unit {
+                    id: r.int(0)?,
+                    name: r.text(1)?,
+                    region: r.text(2)?,
+                    unit_type: r.text(3)?,
+                    contact: r.opt_text(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Maps a CIDR range (already validated by the caller) to a unit by name.
+    pub fn add_range(&self, cidr: &str, unit: &str, note: Option<&str>) -> Result<(), StoreError> {
+        self.tx(|tx| {
+            let id = unit_id(tx, unit)?;
+            tx.execute(
+                "INSERT INTO ranges (cidr, unit_id, note) VALUES (?, ?, ?) \
+                 ON CONFLICT (cidr) DO UPDATE SET unit_id = excluded.unit_id, note = excluded.note",
+                &[cidr.into(), id.into(), note.map(str::to_string).into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn list_ranges(&self) -> Result<Vec<IpRange>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT r.id, r.cidr, r.unit_id, u.name, r.note FROM ranges r JOIN units u ON u.id = r.unit_id \
+                     ORDER BY r.cidr LIMIT {MAX_LIST}"
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(IpRange {
+                    id: r.int(0)?,
+                    cidr: r.text(1)?,
+                    unit_id: r.int(2)?,
+                    unit_name: r.text(3)?,
+                    note: r.opt_text(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Creates or updates a host by name (registry data overrides agent-learned data); adds its
+    /// addresses.
+    pub fn upsert_host(&self, host: &Host) -> Result<i64, StoreError> {
+        crate::check_name("host name", &host.name)?;
+        self.tx(|tx| upsert_host_tx(tx, host, true))
+    }
+
+    pub fn list_hosts(&self) -> Result<Vec<Host>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!("SELECT {HOST_COLS} ORDER BY h.name LIMIT {MAX_LIST}"),
+                &[],
+            )?;
+            rows.iter().map(|r| host_from(tx, r)).collect()
+        })
+    }
+
+    pub fn host_by_name(&self, name: &str) -> Result<Option<Host>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!("SELECT {HOST_COLS} WHERE h.name = ?"),
+                &[name.into()],
+            )?;
+            rows.first().map(|r| host_from(tx, r)).transpose()
+        })
+    }
+
+    /// Hosts holding an address: `kind` is `ip` or `mac`.
+    pub fn hosts_by_addr(&self, kind: &str, value: &str) -> Result<Vec<Host>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {HOST_COLS} WHERE h.id IN (SELECT host_id FROM host_addrs WHERE kind = ? AND value = ?) \
+                     ORDER BY h.origin DESC, h.id LIMIT 16"
+                ),
+                &[kind.into(), value.into()],
+            )?;
+            rows.iter().map(|r| host_from(tx, r)).collect()
+        })
+    }
+
+    pub fn add_project(&self, p: &Project) -> Result<i64, StoreError> {
+        crate::check_name("project name", &p.name)?;
+        self.tx(|tx| {
+            let unit = match &p.unit_name {
+                Some(u) => Some(unit_id(tx, u)?),
+                None => None,
+            };
+            let rows = tx.query(
+                "INSERT INTO projects (name, unit_id, host, account, starts, ends, approver) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                &[
+                    p.name.clone().into(),
+                    unit.into(),
+                    p.host.clone().into(),
+                    p.account.clone().into(),
+                    p.starts.into(),
+                    p.ends.into(),
+                    p.approver.clone().into(),
+                ],
+            )?;
+            rows.first().ok_or(StoreError::Poisoned)?.int(0)
+        })
+    }
+
+    pub fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT p.id, p.name, u.name, p.host, p.account, p.starts, p.ends, p.approver \
+                     FROM projects p LEFT JOIN units u ON u.id = p.unit_id ORDER BY p.id LIMIT {MAX_LIST}"
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Project {
+                    id: r.int(0)?,
+                    name: r.text(1)?,
+                    unit_name: r.opt_text(2)?,
+                    host: r.opt_text(3)?,
+                    account: r.opt_text(4)?,
+                    starts: r.int(5)?,
+                    ends: r.int(6)?,
+                    approver: r.text(7)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Stores NAT translations; returns how many were new.
+    pub fn add_nat_mappings(&self, maps: &[NatMapping]) -> Result<usize, StoreError> {
+        self.tx(|tx| {
+            let mut n = 0;
+            for m in maps {
+                n += tx.execute(
+                    "INSERT INTO nat_map (public_ip, public_port, private_ip, private_port, protocol, starts, ends, origin) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (public_ip, public_port, private_ip, private_port, starts) DO NOTHING",
+                    &[
+                        m.public_ip.clone().into(),
+                        m.public_port.into(),
+                        m.private_ip.clone().into(),
+                        m.private_port.into(),
+                        m.protocol.clone().into(),
+                        m.starts.into(),
+                        m.ends.into(),
+                        m.origin.clone().into(),
+                    ],
+                )? as usize;
+            }
+            Ok(n)
+        })
+    }
+
+    /// The translation that held `public_ip:public_port` at time `at` (microseconds), allowing
+    /// `slack` microseconds of clock difference at either end.
+    pub fn nat_lookup(
+        &self,
+        public_ip: &str,
+        public_port: u16,
+        at: i64,
+        slack: i64,
+    ) -> Result<Option<NatMapping>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                "SELECT public_ip, public_port, private_ip, private_port, protocol, starts, ends, origin \
+                 FROM nat_map WHERE public_ip = ? AND public_port = ? AND starts <= ? AND ends >= ? \
+                 ORDER BY starts DESC LIMIT 1",
+                &[
+                    public_ip.into(),
+                    public_port.into(),
+                    at.saturating_add(slack).into(),
+                    at.saturating_sub(slack).into(),
+                ],
+            )?;
+            rows.first()
+                .map(|r| {
+                    Ok(NatMapping {
+                        public_ip: r.text(0)?,
+                        public_port: u16::try_from(r.int(1)?).unwrap_or(0),
+                        private_ip: r.text(2)?,
+                        private_port: u16::try_from(r.int(3)?).unwrap_or(0),
+                        protocol: r.text(4)?,
+                        starts: r.int(5)?,
+                        ends: r.int(6)?,
+                        origin: r.text(7)?,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    /// Stores DHCP leases; returns how many were new.
+    pub fn add_leases(&self, leases: &[Lease]) -> Result<usize, StoreError> {
+        self.tx(|tx| {
+            let mut n = 0;
+            for l in leases {
+                n += tx.execute(
+                    "INSERT INTO leases (ip, mac, hostname, starts, ends, origin) VALUES (?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (ip, mac, starts) DO NOTHING",
+                    &[
+                        l.ip.clone().into(),
+                        l.mac.clone().into(),
+                        l.hostname.clone().into(),
+                        l.starts.into(),
+                        l.ends.into(),
+                        l.origin.clone().into(),
+                    ],
+                )? as usize;
+            }
+            Ok(n)
+        })
+    }
+
+    /// The lease that held `ip` at `at` (latest start wins).
+    pub fn lease_at(&self, ip: &str, at: i64, slack: i64) -> Result<Option<Lease>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                "SELECT ip, mac, hostname, starts, ends, origin FROM leases \
+                 WHERE ip = ? AND starts <= ? AND ends >= ? ORDER BY starts DESC LIMIT 1",
+                &[
+                    ip.into(),
+                    at.saturating_add(slack).into(),
+                    at.saturating_sub(slack).into(),
+                ],
+            )?;
+            rows.first()
+                .map(|r| {
+                    Ok(Lease {
+                        ip: r.text(0)?,
+                        mac: r.text(1)?,
+                        hostname: r.opt_text(2)?,
+                        starts: r.int(3)?,
+                        ends: r.int(4)?,
+                        origin: r.text(5)?,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    // ---- cases ----
+
+    /// The most recent case for an activity key, whatever its status.
+    pub fn case_by_key(&self, key: &str) -> Result<Option<Case>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {CASE_COLS} FROM cases WHERE activity_key = ? ORDER BY id DESC LIMIT 1"
+                ),
+                &[key.into()],
+            )?;
+            rows.first().map(case_from).transpose()
+        })
+    }
+
+    pub fn case(&self, id: i64) -> Result<Option<Case>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                &format!("SELECT {CASE_COLS} FROM cases WHERE id = ?"),
+                &[id.into()],
+            )?;
+            rows.first().map(case_from).transpose()
+        })
+    }
+
+    pub fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
+        let mut sql = format!("SELECT {CASE_COLS} FROM cases WHERE 1 = 1");
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(s) = &filter.status {
+            sql.push_str(" AND status = ?");
+            params.push(s.clone().into());
+        }
+        if let Some(u) = &filter.unit {
+            sql.push_str(" AND unit_name = ?");
+            params.push(u.clone().into());
+        }
+        if let Some(c) = filter.campaign_id {
+            sql.push_str(" AND campaign_id = ?");
+            params.push(c.into());
+        }
+        sql.push_str(" ORDER BY id LIMIT ? OFFSET ?");
+        params.push(filter.limit.unwrap_or(1000).clamp(1, MAX_LIST).into());
+        params.push(filter.offset.unwrap_or(0).max(0).into());
+        self.tx(|tx| tx.query(&sql, &params)?.iter().map(case_from).collect())
+    }
+
+    /// Writes a case (inserting it when `id` is 0), links findings to it, and records the change
+    /// in its timeline and in the ledger, all in one transaction.
+    pub fn save_case(
+        &self,
+        case: &mut Case,
+        link_findings: &[String],
+        actor: &str,
+        event_kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<CaseEvent, StoreError> {
+        let at = now();
+        case.updated_at = at;
+        self.tx(|tx| {
+            let params = case_params(case);
+            if case.id == 0 {
+                let placeholders = vec!["?"; params.len()].join(", ");
+                let cols = CASE_COLS.trim_start_matches("id, ");
+                let rows = tx.query(
+                    &format!("INSERT INTO cases ({cols}) VALUES ({placeholders}) RETURNING id"),
+                    &params,
+                )?;
+                case.id = rows.first().ok_or(StoreError::Poisoned)?.int(0)?;
+            } else {
+                let sets: Vec<String> = CASE_COLS
+                    .split(", ")
+                    .skip(1)
+                    .map(|c| format!("{} = ?", c.trim()))
+                    .collect();
+                let mut p = params;
+                p.push(case.id.into());
+                let n = tx.execute(&format!("UPDATE cases SET {} WHERE id = ?", sets.join(", ")), &p)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound {
+                        what: format!("case {}", case.id),
+                    });
+                }
+            }
+            for id in link_findings {
+                tx.execute(
+                    "UPDATE findings SET case_id = ?, correlated = 1 WHERE id = ?",
+                    &[case.id.into(), id.clone().into()],
+                )?;
+            }
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            let payload = serde_json::json!({
+                "case": case.id, "actor": actor, "event": event_kind, "detail": detail,
+                "status": case.status, "class": case.class, "proposed_class": case.proposed_class,
+                "findings": link_findings,
+            })
+            .to_string();
+            let seq = self.append(tx, &mut chain, event_kind, &format!("case:{}", case.id), payload)?;
+            let rows = tx.query(
+                "INSERT INTO case_events (case_id, at, actor, kind, detail, ledger_seq) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                &[
+                    case.id.into(),
+                    at.into(),
+                    actor.into(),
+                    event_kind.into(),
+                    detail.to_string().into(),
+                    seq.into(),
+                ],
+            )?;
+            Ok(CaseEvent {
+                id: rows.first().ok_or(StoreError::Poisoned)?.int(0)?,
+                case_id: case.id,
+                at,
+                actor: actor.to_string(),
+                kind: event_kind.to_string(),
+                detail: detail.clone(),
+                ledger_seq: seq,
+            })
+        })
+    }
+
+    /// Marks findings as correlated without a case (e.g. below the reporting threshold).
+    pub fn mark_correlated(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.tx(|tx| {
+            for id in ids {
+                tx.execute(
+                    "UPDATE findings SET correlated = 1 WHERE id = ?",
+                    &[id.clone().into()],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn case_findings(
+        &self,
+        case_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!("SELECT {FINDING_COLS} WHERE f.case_id = ? ORDER BY f.first_seen, f.ledger_seq LIMIT ?"),
+                &[case_id.into(), limit.clamp(1, MAX_LIST).into()],
+            )?
+            .iter()
+            .map(stored_finding)
+            .collect()
+        })
+    }
+
+    pub fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!("SELECT id, case_id, at, actor, kind, detail, ledger_seq FROM case_events WHERE case_id = ? ORDER BY id LIMIT {MAX_LIST}"),
+                &[case_id.into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(CaseEvent {
+                    id: r.int(0)?,
+                    case_id: r.int(1)?,
+                    at: r.int(2)?,
+                    actor: r.text(3)?,
+                    kind: r.text(4)?,
+                    detail: serde_json::from_str(&r.text(5)?).unwrap_or(serde_json::Value::Null),
+                    ledger_seq: r.int(6)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The campaign for a wallet, created on first use.
+    pub fn campaign_for_wallet(&self, wallet: &str) -> Result<i64, StoreError> {
+        self.tx(|tx| {
+            tx.execute(
+                "INSERT INTO campaigns (wallet, created_at) VALUES (?, ?) ON CONFLICT (wallet) DO NOTHING",
+                &[wallet.into(), now().into()],
+            )?;
+            let rows = tx.query("SELECT id FROM campaigns WHERE wallet = ?", &[wallet.into()])?;
+            rows.first().ok_or(StoreError::Poisoned)?.int(0)
+        })
+    }
+
+    pub fn list_campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT c.id, c.wallet, COUNT(k.id), COUNT(DISTINCT k.activity_key) FROM campaigns c \
+                     LEFT JOIN cases k ON k.campaign_id = c.id GROUP BY c.id, c.wallet ORDER BY c.id LIMIT {MAX_LIST}"
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Campaign {
+                    id: r.int(0)?,
+                    wallet: r.text(1)?,
+                    cases: r.int(2)?,
+                    hosts: r.int(3)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Distinct machines (activity keys) in a campaign.
+    pub fn campaign_hosts(&self, campaign_id: i64) -> Result<i64, StoreError> {
+        self.tx(|tx| {
+            let rows = tx.query(
+                "SELECT COUNT(DISTINCT activity_key) FROM cases WHERE campaign_id = ?",
+                &[campaign_id.into()],
+            )?;
+            rows.first().map_or(Ok(0), |r| r.int(0))
+        })
+    }
+
+    // ---- ledger ----
+
+    pub fn ledger_len(&self) -> Result<i64, StoreError> {
+        self.tx(|tx| Ok(head(tx)?.seq))
+    }
+
+    /// Records with `seq >= from`, in order.
+    pub fn ledger_records(&self, from: i64, limit: i64) -> Result<Vec<LedgerRecord>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                "SELECT seq, at, kind, subject, payload, prev, hash, sig FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?",
+                &[from.into(), limit.clamp(1, MAX_LIST).into()],
+            )?
+            .iter()
+            .map(record_from)
+            .collect()
+        })
+    }
+
+    /// Checks the whole chain: every hash, signature and link. Returns the number of records.
+    pub fn verify_ledger(&self) -> Result<i64, StoreError> {
+        let key = self.key.verifying_key();
+        let mut prev = GENESIS.to_string();
+        let mut expect = 1;
+        loop {
+            let batch = self.ledger_records(expect, 5000)?;
+            if batch.is_empty() {
+                return Ok(expect - 1);
+            }
+            for r in batch {
+                if r.seq != expect || r.prev != prev {
+                    return Err(StoreError::Ledger {
+                        seq: expect,
+                        message: "chain broken: record missing or out of order".into(),
+                    });
+                }
+                r.check(&key).map_err(|e| StoreError::Ledger {
+                    seq: r.seq,
+                    message: format!("{e:?} does not verify"),
+                })?;
+                prev = r.hash;
+                expect += 1;
+            }
+        }
+    }
+
+    /// The ledger records about a case: its findings, their attachments, and its own changes.
+    pub fn case_records(&self, case_id: i64) -> Result<Vec<LedgerRecord>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                "SELECT seq, at, kind, subject, payload, prev, hash, sig FROM ledger WHERE seq IN ( \
+                   SELECT ledger_seq FROM findings WHERE case_id = ? \
+                   UNION SELECT a.ledger_seq FROM attachments a JOIN findings f ON f.id = a.finding_id WHERE f.case_id = ? \
+                   UNION SELECT ledger_seq FROM case_events WHERE case_id = ?) ORDER BY seq",
+                &[case_id.into(), case_id.into(), case_id.into()],
+            )?
+            .iter()
+            .map(record_from)
+            .collect()
+        })
+    }
+
+    pub fn case_attachments(&self, case_id: i64) -> Result<Vec<Attachment>, StoreError> {
+        self.tx(|tx| {
+            tx.query(
+                "SELECT a.sha256, a.size, a.name, a.media_type, a.finding_id, a.ledger_seq FROM attachments a \
+                 JOIN findings f ON f.id = a.finding_id WHERE f.case_id = ? ORDER BY a.ledger_seq",
+                &[case_id.into()],
+            )?
+            .iter()
+            .map(attachment_from)
+            .collect()
+        })
+    }
+
+    // ---- metrics ----
+
+    /// Counters for `/metrics`; a source is silent when not heard from for `silent_after` µs.
+    pub fn stats(&self, silent_after: i64) -> Result<Stats, StoreError> {
+        let cutoff = now().saturating_sub(silent_after);
+        self.tx(|tx| {
+            let one = |tx: &mut dyn Tx, sql: &str, p: &[Value]| -> Result<i64, StoreError> {
+                let rows = tx.query(sql, p)?;
+                rows.first().map_or(Ok(0), |r| r.int(0))
+            };
+            let mut s = Stats {
+                findings: one(tx, "SELECT COUNT(*) FROM findings", &[])?,
+                pending: one(
+                    tx,
+                    "SELECT COUNT(*) FROM findings WHERE correlated = 0",
+                    &[],
+                )?,
+                ledger_length: head(tx)?.seq,
+                sources: one(
+                    tx,
+                    "SELECT COUNT(*) FROM sources WHERE revoked_at IS NULL",
+                    &[],
+                )?,
+                sources_silent: one(
+                    tx,
+                    "SELECT COUNT(*) FROM sources WHERE revoked_at IS NULL AND role <> 'admin' \
+                     AND (last_seen IS NULL OR last_seen < ?)",
+                    &[cutoff.into()],
+                )?,
+                campaigns: one(tx, "SELECT COUNT(*) FROM campaigns", &[])?,
+                ..Stats::default()
+            };
+            for r in tx.query(
+                "SELECT status, COUNT(*) FROM cases GROUP BY status ORDER BY status",
+                &[],
+            )? {
+                s.cases_by_status.push((r.text(0)?, r.int(1)?));
+            }
+            Ok(s)
+        })
+    }
+}
+
+fn record_from(r: &Row) -> Result<LedgerRecord, StoreError> {
+    Ok(LedgerRecord {
+        seq: r.int(0)?,
+        at: r.int(1)?,
+        kind: r.text(2)?,
+        subject: r.text(3)?,
+        payload: r.text(4)?,
+        prev: r.text(5)?,
+        hash: r.text(6)?,
+        sig: r.text(7)?,
+    })
+}
+
+fn attachment_from(r: &Row) -> Result<Attachment, StoreError> {
+    Ok(Attachment {
+        sha256: r.text(0)?,
+        size: r.int(1)?,
+        name: r.text(2)?,
+        media_type: r.text(3)?,
+        finding_id: r.opt_text(4)?,
+        ledger_seq: r.int(5)?,
+    })
+}
+
+fn unit_id(tx: &mut dyn Tx, name: &str) -> Result<i64, StoreError> {
+    let rows = tx.query("SELECT id FROM units WHERE name = ?", &[name.into()])?;
+    rows.first()
+        .ok_or(StoreError::NotFound {
+            what: format!("unit {name:?}"),
+        })?
+        .int(0)
+}
+
+fn host_from(tx: &mut dyn Tx, r: &Row) -> Result<Host, StoreError> {
+    let id = r.int(0)?;
+    let mut h = Host {
+        id,
+        name: r.text(1)?,
+        unit_name: r.opt_text(2)?,
+        owner: r.opt_text(3)?,
+        owner_contact: r.opt_text(4)?,
+        admin: r.opt_text(5)?,
+        admin_contact: r.opt_text(6)?,
+        origin: r.text(7)?,
+        ips: Vec::new(),
+        macs: Vec::new(),
+    };
+    for a in tx.query(
+        "SELECT kind, value FROM host_addrs WHERE host_id = ? ORDER BY kind, value LIMIT 256",
+        &[id.into()],
+    )? {
+        match a.text(0)?.as_str() {
+            "ip" => h.ips.push(a.text(1)?),
+            _ => h.macs.push(a.text(1)?),
+        }
+    }
+    Ok(h)
+}
+
+/// Creates or updates a host by name. `authoritative` (registry) overwrites ownership fields;
+/// agent inventory only fills what is missing.
+fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, authoritative: bool) -> Result<i64, StoreError> {
+    let unit = match &host.unit_name {
+        Some(u) if !u.is_empty() => Some(unit_id(tx, u)?),
+        _ => None,
+    };
+    let existing = tx.query(
+        "SELECT id FROM hosts WHERE name = ?",
+        &[host.name.clone().into()],
+    )?;
+    let id = match existing.first() {
+        Some(r) => {
+            let id = r.int(0)?;
+            if authoritative {
+                tx.execute(
+                    "UPDATE hosts SET unit_id = COALESCE(?, unit_id), owner = COALESCE(?, owner), \
+                     owner_contact = COALESCE(?, owner_contact), admin = COALESCE(?, admin), \
+                     admin_contact = COALESCE(?, admin_contact), origin = 'registry' WHERE id = ?",
+                    &[
+                        unit.into(),
+                        host.owner.clone().into(),
+                        host.owner_contact.clone().into(),
+                        host.admin.clone().into(),
+                        host.admin_contact.clone().into(),
+                        id.into(),
+                    ],
+                )?;
+            }
+            id
+        }
+        None => {
+            let origin = if authoritative { "registry" } else { "agent" };
+            let rows = tx.query(
+                "INSERT INTO hosts (name, unit_id, owner, owner_contact, admin, admin_contact, origin) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                &[
+                    host.name.clone().into(),
+                    unit.into(),
+                    host.owner.clone().into(),
+                    host.owner_contact.clone().into(),
+                    host.admin.clone().into(),
+                    host.admin_contact.clone().into(),
+                    origin.into(),
+                ],
+            )?;
+            rows.first().ok_or(StoreError::Poisoned)?.int(0)?
+        }
+    };
+    for (kind, values) in [("ip", &host.ips), ("mac", &host.macs)] {
+        for v in values.iter().take(64) {
+            tx.execute(
+                "INSERT INTO host_addrs (host_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                &[id.into(), kind.into(), v.clone().into()],
+            )?;
+        }
+    }
+    Ok(id)
+}

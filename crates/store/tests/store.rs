@@ -1,0 +1,278 @@
+//! Store and ledger tests on SQLite and (when MINETRACE_TEST_POSTGRES is set) PostgreSQL.
+
+use minetrace_core::{Finding, FindingKind, Timestamp, Wallet};
+use minetrace_store::{bundle, Case, Role, Store};
+
+fn stores() -> Vec<(String, Store, tempfile::TempDir)> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    out.push((
+        "sqlite".to_string(),
+        Store::open(dir.path(), None).unwrap(),
+        dir,
+    ));
+    match std::env::var("MINETRACE_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => {
+            let dir = tempfile::tempdir().unwrap();
+            let scoped = minetrace_store::fresh_schema_url(&url, "store_test").unwrap();
+            out.push((
+                "postgres".to_string(),
+                Store::open(dir.path(), Some(&scoped)).unwrap(),
+                dir,
+            ));
+        }
+        _ => println!("skipped: MINETRACE_TEST_POSTGRES not set"),
+    }
+    out
+}
+
+fn finding(n: i64, ip: &str) -> Finding {
+    let mut f = Finding::new(
+        "stratum",
+        FindingKind::Network,
+        Timestamp::from_micros(1_700_000_000_000_000 + n),
+    );
+    f.client = Some(
+        format!("{ip}:40000")
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    );
+    f.server = Some(
+        "192.0.2.10:3333"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    );
+    f.evidence.wallet = Some(Wallet {
+        address: "4AdUndXHHZ6cfufTMvppY6JwXNouMBzSkbLYfpAV5Usx3skxNgYeYTRj5UzqtReoS44qo9mtmXCqY45DJ852K5Jv2684Rge".into(),
+        coin: Some("XMR".into()),
+        format: "monero".into(),
+        checksum_ok: true,
+    });
+    f.reason("test <script>alert(1)</script> ' OR 1=1 --");
+    f.assign_id();
+    f
+}
+
+#[test]
+fn ingest_dedupes_by_id_and_every_record_verifies() {
+    for (name, store, _dir) in stores() {
+        let (src, token) = store.create_source("sensor-a", Role::Sensor).unwrap();
+        assert_eq!(
+            store.authenticate(&token).unwrap().unwrap().id,
+            src.id,
+            "{name}"
+        );
+        assert!(store.authenticate("mt1_wrong").unwrap().is_none());
+        let batch: Vec<Finding> = (0..50).map(|i| finding(i, "10.1.2.3")).collect();
+        let a = store.ingest_findings(&src, &batch).unwrap();
+        assert_eq!((a.accepted, a.duplicates), (50, 0), "{name}");
+        let b = store.ingest_findings(&src, &batch).unwrap();
+        assert_eq!((b.accepted, b.duplicates), (0, 50), "{name}");
+        assert_eq!(store.count_findings().unwrap(), 50);
+        let back = store.finding(&batch[7].id).unwrap().unwrap();
+        assert_eq!(
+            back.finding, batch[7],
+            "{name}: hostile strings round-trip unchanged"
+        );
+        assert_eq!(store.verify_ledger().unwrap(), 51, "{name}");
+        assert!(store.revoke_source("sensor-a").unwrap());
+        assert!(
+            store.authenticate(&token).unwrap().is_none(),
+            "{name}: revoked"
+        );
+        assert!(!store.revoke_source("sensor-a").unwrap());
+    }
+}
+
+fn case_with_evidence(store: &Store) -> (i64, Vec<u8>) {
+    let (src, _) = store.create_source("sensor-b", Role::Sensor).unwrap();
+    let batch: Vec<Finding> = (0..3).map(|i| finding(i, "10.9.9.9")).collect();
+    store.ingest_findings(&src, &batch).unwrap();
+    let (att, new) = store
+        .put_attachment(
+            "session.pcap",
+            "application/vnd.tcpdump.pcap",
+            Some(&batch[0].id),
+            b"pcap bytes \x00\x01",
+        )
+        .unwrap();
+    assert!(new);
+    let mut case = Case {
+        activity_key: "ip:10.9.9.9".into(),
+        status: "detected".into(),
+        estimate: serde_json::json!({}),
+        ..Case::default()
+    };
+    let ids: Vec<String> = batch.iter().map(|f| f.id.clone()).collect();
+    store
+        .save_case(
+            &mut case,
+            &ids,
+            "correlator",
+            "case-opened",
+            &serde_json::json!({"why": "test"}),
+        )
+        .unwrap();
+    case.status = "investigating".into();
+    store
+        .save_case(
+            &mut case,
+            &[],
+            "alice",
+            "case-updated",
+            &serde_json::json!({"status": "investigating"}),
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    let m = bundle::export_case(store, case.id, &mut out).unwrap();
+    assert_eq!(m.records.len(), 3 + 1 + 2);
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].sha256, att.sha256);
+    (case.id, out)
+}
+
+#[test]
+fn bundles_verify_and_name_what_was_tampered() {
+    for (name, store, _dir) in stores() {
+        let (_case, good) = case_with_evidence(&store);
+        let ok = bundle::verify(&good, Some(&store.key().public_hex())).unwrap();
+        assert_eq!((ok.records, ok.attachments), (6, 1), "{name}");
+        let text = String::from_utf8(good.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+
+        // Flip every byte of every record and attachment line: verification must fail and
+        // the message must name a record seq or the attachment.
+        for (i, line) in lines.iter().enumerate().skip(1) {
+            let bytes = line.as_bytes();
+            for pos in (0..bytes.len()).step_by(7) {
+                let mut changed = lines
+                    .iter()
+                    .map(|l| l.as_bytes().to_vec())
+                    .collect::<Vec<_>>();
+                changed[i][pos] ^= 0x01;
+                let joined = changed.join(&b'\n');
+                let err = bundle::verify(&joined, None)
+                    .expect_err(&format!("{name}: flip line {} byte {pos}", i + 1));
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("record")
+                        || msg.contains("attachment")
+                        || msg.contains(&format!("line {}", i + 1)),
+                    "{name}: {msg}"
+                );
+            }
+        }
+        // Drop a record.
+        let mut dropped: Vec<&str> = lines.clone();
+        let gone = dropped.remove(3);
+        let err = bundle::verify(dropped.join("\n").as_bytes(), None)
+            .unwrap_err()
+            .to_string();
+        let seq: serde_json::Value = serde_json::from_str(gone).unwrap();
+        assert!(
+            err.contains(&format!("record seq {} was removed", seq["record"]["seq"])),
+            "{name}: {err}"
+        );
+        // Reorder two records.
+        let mut swapped = lines.clone();
+        swapped.swap(2, 3);
+        let err = bundle::verify(swapped.join("\n").as_bytes(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of order"), "{name}: {err}");
+        // Add a record copied from elsewhere.
+        let mut added = lines.clone();
+        let extra = store.ledger_records(1, 1).unwrap().remove(0);
+        let extra_line = serde_json::json!({"record": extra}).to_string();
+        added.insert(1, &extra_line);
+        let err = bundle::verify(added.join("\n").as_bytes(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("was added"), "{name}: {err}");
+        // Drop the attachment.
+        let no_att = lines[..lines.len() - 1].join("\n");
+        let err = bundle::verify(no_att.as_bytes(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("attachment") && err.contains("removed"),
+            "{name}: {err}"
+        );
+        // A different trusted key.
+        let other = minetrace_store::LedgerKey::ephemeral().public_hex();
+        assert!(bundle::verify(&good, Some(&other)).is_err());
+    }
+}
+
+#[test]
+fn registry_lookups_nat_and_leases() {
+    for (name, store, _dir) in stores() {
+        store
+            .upsert_unit("College A", "North", "university", None)
+            .unwrap();
+        store
+            .add_range("203.0.113.0/24", "College A", None)
+            .unwrap();
+        assert_eq!(
+            store.list_ranges().unwrap()[0].unit_name,
+            "College A",
+            "{name}"
+        );
+        let h = minetrace_store::Host {
+            name: "gpu-01".into(),
+            unit_name: Some("College A".into()),
+            admin: Some("li.wei".into()),
+            macs: vec!["aa:bb:cc:00:00:01".into()],
+            ..Default::default()
+        };
+        store.upsert_host(&h).unwrap();
+        assert_eq!(
+            store.hosts_by_addr("mac", "aa:bb:cc:00:00:01").unwrap()[0].name,
+            "gpu-01"
+        );
+        store
+            .add_nat_mappings(&[minetrace_store::NatMapping {
+                public_ip: "203.0.113.5".into(),
+                public_port: 40001,
+                private_ip: "192.168.1.20".into(),
+                private_port: 51000,
+                protocol: "tcp".into(),
+                starts: 100,
+                ends: 200,
+                origin: "test".into(),
+            }])
+            .unwrap();
+        assert_eq!(
+            store
+                .nat_lookup("203.0.113.5", 40001, 150, 0)
+                .unwrap()
+                .unwrap()
+                .private_ip,
+            "192.168.1.20"
+        );
+        assert!(store
+            .nat_lookup("203.0.113.5", 40001, 250, 0)
+            .unwrap()
+            .is_none());
+        assert!(store
+            .nat_lookup("203.0.113.5", 40002, 150, 0)
+            .unwrap()
+            .is_none());
+        store
+            .add_leases(&[minetrace_store::Lease {
+                ip: "192.168.1.20".into(),
+                mac: "aa:bb:cc:00:00:01".into(),
+                hostname: None,
+                starts: 0,
+                ends: 1000,
+                origin: "test".into(),
+            }])
+            .unwrap();
+        assert_eq!(
+            store.lease_at("192.168.1.20", 150, 0).unwrap().unwrap().mac,
+            "aa:bb:cc:00:00:01"
+        );
+    }
+}
