@@ -1,0 +1,430 @@
+//! The minetrace server: ingest from sensors and agents, the asset registry, correlation into
+//! cases, classification with reasons, the case workflow, and the signed evidence ledger, behind
+//! an HTTP/JSON API (`/api/v1`, OpenAPI at `/api/v1/openapi.json`, `/metrics`).
+//!
+//! Layers: [`http`] (one router per resource, one error type) -> [`service`] (domain rules) ->
+//! [`minetrace_store::Store`] (SQLite or PostgreSQL). Accepted findings pass through an
+//! [`queue::EventQueue`] (in-process here) to the correlator.
+//!
+//! ```
+//! use minetrace_server::{spawn_background, ServeOptions};
+//! let dir = tempfile::tempdir().unwrap();
+//! let server = spawn_background(ServeOptions::new(dir.path())).unwrap();
+//! let store = server.state.store.clone();
+//! let (_, token) = store.create_source("sensor-1", minetrace_store::Role::Sensor).unwrap();
+//! let mut f = minetrace_core::Finding::new("stratum", minetrace_core::FindingKind::Network,
+//!     minetrace_core::Timestamp::from_micros(1));
+//! f.assign_id();
+//! let got = minetrace_client::submit_findings(&server.url(), &token, &[f]).unwrap();
+//! assert_eq!(got.accepted, 1);
+//! server.stop();
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod openapi;
+pub mod queue;
+pub mod service;
+pub mod state;
+pub mod tls;
+
+use minetrace_estimate::EstimateConfig;
+use minetrace_store::Store;
+use queue::InProcessQueue;
+use service::correlate::Correlator;
+use service::rules::Rules;
+use state::{AppState, Limits};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] minetrace_store::StoreError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Rules(#[from] service::rules::RulesError),
+    #[error("estimate config {path}: {message}")]
+    Estimate { path: String, message: String },
+    #[error("listen {addr}: {message}")]
+    Listen { addr: String, message: String },
+    #[error("TLS: {message}")]
+    Tls { message: String },
+}
+
+/// `minetrace server` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Data directory: SQLite database, ledger signing key, generated TLS material.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// PostgreSQL URL instead of the embedded SQLite database.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// PEM certificate (with --tls-key) to serve HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Generate a self-signed certificate in DIR/tls on first start and serve HTTPS.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_generate: bool,
+    /// Classification rules file (TOML); the embedded default when absent.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Configuration file; its [server] section gives defaults for the flags above.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log lines as JSON.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// Everything `start` needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub database: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub rules: Option<PathBuf>,
+    pub estimate: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub queue_capacity: usize,
+    pub silent_after_secs: u64,
+}
+
+impl ServeOptions {
+    /// Defaults with SQLite in `data`, listening on an ephemeral loopback port.
+    pub fn new(data: &Path) -> Self {
+        ServeOptions {
+            data: data.to_path_buf(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: None,
+            tls: None,
+            rules: None,
+            estimate: None,
+            max_body_bytes: config::default_body(),
+            queue_capacity: config::default_queue(),
+            silent_after_secs: config::default_silent(),
+        }
+    }
+
+    /// Merges flags over the config file's [server] section.
+    pub fn from_args(a: &ServerArgs) -> Result<(ServeOptions, bool), ServerError> {
+        let section = match &a.config {
+            Some(p) => config::Config::load(p)?.server,
+            None => None,
+        };
+        let data = a
+            .data
+            .clone()
+            .or_else(|| section.as_ref().map(|s| s.data.clone()))
+            .ok_or(ServerError::Config(config::ConfigError::Invalid {
+                path: "arguments".into(),
+                message: "--data DIR is required (or [server] data in --config)".into(),
+            }))?;
+        let mut o = ServeOptions::new(&data);
+        o.listen = SocketAddr::from(([127, 0, 0, 1], 8440));
+        let mut json = a.log_json;
+        let mut generate = a.tls_generate;
+        if let Some(s) = &section {
+            o.listen = s.listen.parse().unwrap_or(o.listen);
+            o.database = s.database.clone();
+            o.rules = s.rules.clone();
+            o.estimate = s.estimate.clone();
+            o.max_body_bytes = s.max_body_bytes;
+            o.queue_capacity = s.queue_capacity;
+            o.silent_after_secs = s.silent_after_secs;
+            json |= s.log_format == "json";
+            generate |= s.tls_generate;
+            if let (Some(c), Some(k)) = (&s.tls_cert, &s.tls_key) {
+                o.tls = Some((c.clone(), k.clone()));
+            }
+        }
+        if let Some(l) = a.listen {
+            o.listen = l;
+        }
+        if a.database.is_some() {
+            o.database = a.database.clone();
+        }
+        if a.rules.is_some() {
+            o.rules = a.rules.clone();
+        }
+        if let (Some(c), Some(k)) = (&a.tls_cert, &a.tls_key) {
+            o.tls = Some((c.clone(), k.clone()));
+        }
+        if generate && o.tls.is_none() {
+            let pair = tls::generate(&o.data, &[]).map_err(|message| ServerError::Tls { message })?;
+            o.tls = Some(pair);
+        }
+        Ok((o, json))
+    }
+}
+
+/// Opens the store and builds the shared state (no network yet).
+pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
+    let rules = match &o.rules {
+        Some(p) => {
+            let text = minetrace_core::io::read_bounded_string(p, 1 << 20).map_err(|e| {
+                service::rules::RulesError::Invalid {
+                    source_name: p.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            Rules::parse(&text, &p.display().to_string())?
+        }
+        None => Rules::parse(service::rules::DEFAULT_RULES, "embedded rules")?,
+    };
+    let estimate = match &o.estimate {
+        Some(p) => {
+            let text = minetrace_core::io::read_bounded_string(p, 1 << 20).map_err(|e| ServerError::Estimate {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?;
+            EstimateConfig::from_toml_str(&text).map_err(|e| ServerError::Estimate {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?
+        }
+        None => EstimateConfig::default(),
+    };
+    let store = Store::open(&o.data, o.database.as_deref())?;
+    Ok(AppState {
+        store: Arc::new(store),
+        queue: Arc::new(InProcessQueue::new(o.queue_capacity)),
+        rules: Arc::new(rules),
+        estimate: Arc::new(estimate),
+        metrics: Arc::new(metrics::Metrics::default()),
+        limits: Limits {
+            max_body_bytes: o.max_body_bytes,
+        },
+        silent_after_us: i64::try_from(o.silent_after_secs).unwrap_or(900).saturating_mul(1_000_000),
+    })
+}
+
+/// Correlates whatever is pending; returns how many findings it processed.
+pub fn correlate_pending(state: &AppState) -> Result<usize, service::ServiceError> {
+    let mut done = 0;
+    loop {
+        let batch = state.store.pending_findings(1000)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let c = Correlator::new(&state.store, &state.rules, &state.estimate)?;
+        c.run_batch(&batch)?;
+        done += batch.len();
+        metrics::Metrics::add(&state.metrics.correlated, batch.len());
+    }
+}
+
+/// The correlation worker: wakes on queued ids (or every second) and drains the store's backlog,
+/// which also picks up what was acknowledged before a crash.
+pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("correlator".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _woken = state.queue.take(usize::MAX, Duration::from_millis(500));
+                if let Err(e) = correlate_pending(&state) {
+                    metrics::Metrics::add(&state.metrics.correlation_errors, 1);
+                    tracing::error!(error = %e, "correlation failed");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        })
+        .unwrap_or_else(|_| std::thread::spawn(|| {}))
+}
+
+/// A server running on its own runtime thread (tests, embedding).
+pub struct BackgroundServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub tls: bool,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl BackgroundServer {
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+    /// Waits until everything queued so far is correlated.
+    pub fn settle(&self) {
+        for _ in 0..400 {
+            if self.state.queue.depth() == 0 && self.state.store.pending_findings(1).map(|p| p.is_empty()).unwrap_or(true) {
+                std::thread::sleep(Duration::from_millis(20));
+                if self.state.store.pending_findings(1).map(|p| p.is_empty()).unwrap_or(true) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+    fn shutdown_now(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+fn bind(o: &ServeOptions) -> Result<std::net::TcpListener, ServerError> {
+    let l = std::net::TcpListener::bind(o.listen).map_err(|e| ServerError::Listen {
+        addr: o.listen.to_string(),
+        message: e.to_string(),
+    })?;
+    l.set_nonblocking(true).map_err(|e| ServerError::Listen {
+        addr: o.listen.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(l)
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    tls: Option<(PathBuf, PathBuf)>,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let listen_err = |e: std::io::Error| ServerError::Listen {
+        addr: addr.clone(),
+        message: e.to_string(),
+    };
+    match tls {
+        None => {
+            let l = tokio::net::TcpListener::from_std(listener).map_err(listen_err)?;
+            axum::serve(l, app).with_graceful_shutdown(shutdown).await.map_err(listen_err)
+        }
+        Some((cert, key)) => {
+            tls::install_provider();
+            let cfg = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| ServerError::Tls {
+                    message: format!("{} / {}: {e}", cert.display(), key.display()),
+                })?;
+            let handle = axum_server::Handle::new();
+            let h2 = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h2.graceful_shutdown(Some(Duration::from_secs(5)));
+            });
+            axum_server::from_tcp_rustls(listener, cfg)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(listen_err)
+        }
+    }
+}
+
+/// Starts the server on a background thread with its own runtime.
+pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError> {
+    let state = build_state(&o)?;
+    let listener = bind(&o)?;
+    let addr = listener.local_addr().map_err(|e| ServerError::Listen {
+        addr: o.listen.to_string(),
+        message: e.to_string(),
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = spawn_correlator(state.clone(), stop.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = http::router(state.clone());
+    let tls = o.tls.clone();
+    let is_tls = tls.is_some();
+    let thread = std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "runtime");
+                return;
+            }
+        };
+        let r = rt.block_on(serve(listener, tls, app, async move {
+            let _ = rx.await;
+        }));
+        if let Err(e) = r {
+            tracing::error!(error = %e, "server stopped");
+        }
+        let _ = worker.join();
+    });
+    Ok(BackgroundServer {
+        addr,
+        state,
+        tls: is_tls,
+        shutdown: Some(tx),
+        thread: Some(thread),
+        stop,
+    })
+}
+
+/// `minetrace server`: runs until Ctrl-C / SIGTERM.
+pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
+    let (o, json) = ServeOptions::from_args(args)?;
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let state = build_state(&o)?;
+    let listener = bind(&o)?;
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let scheme = if o.tls.is_some() { "https" } else { "http" };
+    let backend = match &o.database {
+        Some(url) => minetrace_store::redact(url),
+        None => o.data.join("minetrace.sqlite3").display().to_string(),
+    };
+    tracing::info!(listen = %addr, store = %backend, ledger_key = %state.store.key().public_hex(), "minetrace server ready");
+    println!("minetrace server listening on {scheme}://{addr}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = spawn_correlator(state.clone(), stop.clone());
+    let app = http::router(state);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServerError::Listen { addr: addr.clone(), message: e.to_string() })?;
+    let result = rt.block_on(serve(listener, o.tls.clone(), app, async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    }));
+    stop.store(true, Ordering::Relaxed);
+    let _ = worker.join();
+    result
+}

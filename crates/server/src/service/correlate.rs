@@ -1,0 +1,381 @@
+//! Correlation: network finding -> unit by range -> host (sensor inside the NAT, NAT and DHCP
+//! logs, agent-reported addresses) -> process and account (agent host findings) -> one case per
+//! mining activity. Cross-checks: "agent blind or tampered"; many hosts with one wallet -> one
+//! campaign.
+
+use super::netaddr::{is_private, Cidr};
+use super::registry::unit_for;
+use super::rules::{Facts, Rules};
+use super::{estimate, ServiceError};
+use minetrace_core::{Confidence, FindingKind};
+use minetrace_store::{Case, Host, Store, StoredFinding};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Clock difference tolerated between sensors and NAT/DHCP logs.
+pub const CLOCK_SLACK_US: i64 = 120 * 1_000_000;
+/// An agent not heard from for this long before the network evidence counts as silent.
+pub const AGENT_SILENT_US: i64 = 15 * 60 * 1_000_000;
+/// Service processes whose children should not be miners.
+const SERVICES: &[&str] = &[
+    "nginx", "apache2", "httpd", "php-fpm", "java", "tomcat", "redis-server", "mysqld", "postgres",
+    "node", "weblogic", "jboss", "w3wp", "sqlservr",
+];
+
+/// Where a finding was attributed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attribution {
+    pub key: String,
+    pub unit: Option<(i64, String)>,
+    pub host: Option<Host>,
+    pub client_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub mac: Option<String>,
+    pub steps: Vec<String>,
+}
+
+pub struct Correlator<'a> {
+    pub store: &'a Store,
+    pub rules: &'a Rules,
+    pub estimate: &'a minetrace_estimate::EstimateConfig,
+    ranges: Vec<(Cidr, i64, String)>,
+}
+
+fn account_of(p: &minetrace_core::ProcessEvidence) -> Option<String> {
+    p.login_user.clone().or_else(|| p.user.clone()).or_else(|| p.uid.map(|u| format!("uid {u}")))
+}
+
+impl<'a> Correlator<'a> {
+    pub fn new(
+        store: &'a Store,
+        rules: &'a Rules,
+        estimate: &'a minetrace_estimate::EstimateConfig,
+    ) -> Result<Self, ServiceError> {
+        let ranges = store
+            .list_ranges()?
+            .into_iter()
+            .filter_map(|r| Cidr::parse(&r.cidr).ok().map(|c| (c, r.unit_id, r.unit_name)))
+            .collect();
+        Ok(Correlator {
+            store,
+            rules,
+            estimate,
+            ranges,
+        })
+    }
+
+    /// Attributes one finding; `None` when it cannot start or join a case (low confidence,
+    /// no address and no host).
+    pub fn attribute(&self, sf: &StoredFinding) -> Result<Option<Attribution>, ServiceError> {
+        let f = &sf.finding;
+        let mut a = Attribution::default();
+        match f.kind {
+            FindingKind::Host => {
+                let name = f.host.clone().unwrap_or_else(|| sf.source.clone());
+                a.steps.push(format!("host finding from agent {:?} about host {name:?}", sf.source));
+                a.host = Some(self.store.host_by_name(&name)?.unwrap_or(Host {
+                    name: name.clone(),
+                    origin: "agent".into(),
+                    ..Host::default()
+                }));
+                a.key = format!("host:{name}");
+            }
+            FindingKind::Network => {
+                if f.confidence < Confidence::Medium {
+                    return Ok(None);
+                }
+                let Some(client) = &f.client else {
+                    return Ok(None);
+                };
+                let t = f.first_seen.0;
+                let seen = client.ip;
+                let mut inside: Option<IpAddr> = None;
+                if let Some((id, name, cidr)) = unit_for(&self.ranges, seen) {
+                    a.steps.push(format!("{seen} is in {cidr}, registered to unit {name:?}"));
+                    a.unit = Some((id, name));
+                }
+                if is_private(seen) {
+                    a.steps.push(format!("sensor inside the NAT saw the private address {seen}"));
+                    inside = Some(seen);
+                } else if let Some(m) = self.store.nat_lookup(&seen.to_string(), client.port, t, CLOCK_SLACK_US)? {
+                    a.steps.push(format!(
+                        "NAT log ({}) maps {}:{} at {} to {}:{}",
+                        m.origin,
+                        m.public_ip,
+                        m.public_port,
+                        f.first_seen,
+                        m.private_ip,
+                        m.private_port
+                    ));
+                    a.public_ip = Some(seen.to_string());
+                    inside = m.private_ip.parse().ok();
+                } else {
+                    a.steps.push(format!("no NAT mapping for {seen}:{} at {}", client.port, f.first_seen));
+                }
+                if let Some(ip) = inside {
+                    a.client_ip = Some(ip.to_string());
+                    if a.unit.is_none() {
+                        if let Some((id, name, cidr)) = unit_for(&self.ranges, ip) {
+                            a.steps.push(format!("{ip} is in {cidr}, registered to unit {name:?}"));
+                            a.unit = Some((id, name));
+                        }
+                    }
+                    if let Some(l) = self.store.lease_at(&ip.to_string(), t, CLOCK_SLACK_US)? {
+                        a.steps.push(format!("DHCP lease ({}) gives {ip} to MAC {}", l.origin, l.mac));
+                        a.mac = Some(l.mac.clone());
+                        if let Some(h) = self.store.hosts_by_addr("mac", &l.mac)?.into_iter().next() {
+                            a.steps.push(format!("MAC {} belongs to host {:?}", l.mac, h.name));
+                            a.host = Some(h);
+                        }
+                    }
+                    if a.host.is_none() {
+                        if let Some(h) = self.store.hosts_by_addr("ip", &ip.to_string())?.into_iter().next() {
+                            a.steps.push(format!("address {ip} belongs to host {:?} ({})", h.name, h.origin));
+                            a.host = Some(h);
+                        }
+                    }
+                } else {
+                    a.client_ip = None;
+                    a.public_ip = Some(seen.to_string());
+                }
+                a.key = match (&a.host, &a.client_ip) {
+                    (Some(h), _) => format!("host:{}", h.name),
+                    (None, Some(ip)) => format!("ip:{ip}"),
+                    (None, None) => format!("ip:{seen}"),
+                };
+            }
+        }
+        if let (None, Some(h)) = (&a.unit, &a.host) {
+            if let Some(u) = &h.unit_name {
+                if let Some(unit) = self.store.list_units()?.into_iter().find(|x| &x.name == u) {
+                    a.steps.push(format!("host {:?} is registered to unit {u:?}", h.name));
+                    a.unit = Some((unit.id, unit.name));
+                }
+            }
+        }
+        Ok(Some(a))
+    }
+
+    /// Correlates a batch: attributes each finding, groups by activity, updates one case per
+    /// activity. Returns the case ids touched.
+    pub fn run_batch(&self, batch: &[StoredFinding]) -> Result<Vec<i64>, ServiceError> {
+        let mut groups: BTreeMap<String, (Attribution, Vec<&StoredFinding>)> = BTreeMap::new();
+        let mut skipped = Vec::new();
+        for sf in batch {
+            match self.attribute(sf)? {
+                Some(a) => {
+                    let e = groups.entry(a.key.clone()).or_insert_with(|| (a.clone(), Vec::new()));
+                    // Keep the richest attribution seen in the batch.
+                    if e.0.host.is_none() && a.host.is_some() {
+                        e.0 = a.clone();
+                    }
+                    e.1.push(sf);
+                }
+                None => skipped.push(sf.finding.id.clone()),
+            }
+        }
+        self.store.mark_correlated(&skipped)?;
+        let mut touched = Vec::new();
+        for (key, (attr, findings)) in groups {
+            touched.push(self.apply(&key, &attr, &findings)?);
+        }
+        Ok(touched)
+    }
+
+    fn apply(&self, key: &str, attr: &Attribution, findings: &[&StoredFinding]) -> Result<i64, ServiceError> {
+        let now = minetrace_core::Timestamp::now().0;
+        let existing = self.store.case_by_key(key)?;
+        let (mut case, event) = match existing {
+            Some(c) if c.status == "closed" => {
+                let mut c = c;
+                c.status = "detected".into();
+                c.recurrence += 1;
+                c.closed_at = None;
+                c.class = None;
+                (c, "case-reopened")
+            }
+            Some(c) => (c, "findings-linked"),
+            None => (
+                Case {
+                    activity_key: key.to_string(),
+                    status: "detected".into(),
+                    opened_at: now,
+                    first_seen: i64::MAX,
+                    estimate: serde_json::Value::Null,
+                    ..Case::default()
+                },
+                "case-opened",
+            ),
+        };
+        if let Some((id, name)) = &attr.unit {
+            case.unit_id = Some(*id);
+            case.unit_name = Some(name.clone());
+        }
+        if let Some(h) = &attr.host {
+            case.host_name = Some(h.name.clone());
+            case.host_id = (h.id != 0).then_some(h.id);
+        }
+        if attr.client_ip.is_some() {
+            case.client_ip = attr.client_ip.clone();
+        }
+        if attr.public_ip.is_some() {
+            case.public_ip = attr.public_ip.clone();
+        }
+        if attr.mac.is_some() {
+            case.mac = attr.mac.clone();
+        }
+        for sf in findings {
+            let f = &sf.finding;
+            case.first_seen = case.first_seen.min(f.first_seen.0);
+            case.last_seen = case.last_seen.max(f.last_seen.0);
+            case.findings_count += 1;
+            match f.kind {
+                FindingKind::Network => case.network_findings += 1,
+                FindingKind::Host => case.host_findings += 1,
+            }
+            let ev = &f.evidence;
+            if let Some(w) = &ev.wallet {
+                case.wallet = Some(w.address.clone());
+                if w.coin.is_some() {
+                    case.coin = w.coin.clone();
+                }
+            }
+            if ev.coin.is_some() {
+                case.coin = ev.coin.clone();
+            }
+            if let Some(p) = &ev.pool_host {
+                case.pool = Some(p.clone());
+            } else if let Some(s) = &f.server {
+                if case.pool.is_none() {
+                    case.pool = Some(s.to_string());
+                }
+            }
+            if let Some(p) = &ev.process {
+                case.process = Some(format!("{} (pid {})", p.name, p.pid));
+                if let Some(acc) = account_of(p) {
+                    case.account = Some(acc);
+                }
+            }
+        }
+        if let Some(w) = &case.wallet {
+            case.campaign_id = Some(self.store.campaign_for_wallet(w)?);
+        }
+        self.classify(&mut case)?;
+        let ids: Vec<String> = findings.iter().map(|sf| sf.finding.id.clone()).collect();
+        let detail = serde_json::json!({
+            "attribution": attr.steps,
+            "findings": ids.len(),
+            "recurrence": case.recurrence,
+        });
+        self.store.save_case(&mut case, &ids, "correlator", event, &detail)?;
+        Ok(case.id)
+    }
+
+    /// Computes facts, cross-checks, the proposed class with reasons and the estimates.
+    pub fn classify(&self, case: &mut Case) -> Result<(), ServiceError> {
+        let mut facts = Facts::default();
+        let mut flags = Vec::new();
+        let findings = if case.id == 0 { Vec::new() } else { self.store.case_findings(case.id, 2000)? };
+        let host = match &case.host_name {
+            Some(h) => self.store.host_by_name(h)?,
+            None => None,
+        };
+        let mut host_findings = case.host_findings;
+        let mut processes = Vec::new();
+        let mut texts = Vec::new();
+        for sf in &findings {
+            if sf.finding.kind == FindingKind::Host {
+                host_findings = host_findings.max(1);
+                texts.push(format!("{} {}", sf.finding.detector, sf.finding.reasons.join(" ")));
+                if let Some(p) = &sf.finding.evidence.process {
+                    processes.push(p.clone());
+                }
+            }
+        }
+        if host_findings > 0 {
+            facts.set("host-evidence", format!("{host_findings} host finding(s)"));
+        }
+        for p in &processes {
+            let interactive = p.loginuid.is_some_and(|u| u != u32::MAX) || p.login_user.is_some() || p.login_from.is_some();
+            if interactive {
+                facts.set(
+                    "interactive-login",
+                    format!(
+                        "{} (pid {}) runs in the login session of {}{}",
+                        p.name,
+                        p.pid,
+                        p.login_user.clone().or_else(|| p.loginuid.map(|u| format!("uid {u}"))).unwrap_or_default(),
+                        p.login_from.as_ref().map(|f| format!(" from {f}")).unwrap_or_default()
+                    ),
+                );
+            }
+            if let Some(acc) = account_of(p) {
+                if let Some(h) = &host {
+                    if h.admin.as_deref() == Some(acc.as_str()) || h.owner.as_deref() == Some(acc.as_str()) {
+                        facts.set("admin-account", format!("account {acc} is registered as admin/owner of {}", h.name));
+                    }
+                }
+            }
+            for a in &p.ancestry {
+                let name = a.split_whitespace().nth(1).unwrap_or(a.as_str());
+                if SERVICES.contains(&name) {
+                    facts.set("service-parent", format!("{} (pid {}) descends from service {a:?}", p.name, p.pid));
+                }
+            }
+            if let Some(exe) = &p.exe {
+                if ["/tmp/", "/var/tmp/", "/dev/shm/"].iter().any(|d| exe.starts_with(d)) {
+                    facts.set("temp-binary", format!("{} runs from {exe}", p.name));
+                }
+            }
+        }
+        for t in &texts {
+            for (fact, word) in self.rules.keyword_hits(t) {
+                facts.set(fact, format!("host evidence mentions {word:?}"));
+            }
+        }
+        // Research projects covering the host or the account at the time of the activity.
+        for p in self.store.list_projects()? {
+            let covers_time = p.starts <= case.last_seen && p.ends >= case.first_seen;
+            let host_match = p.host.is_some() && p.host == case.host_name;
+            let acc_match = p.account.is_some() && p.account == case.account;
+            if covers_time && (host_match || acc_match) {
+                facts.set("research-project", format!("project {:?} approved by {}", p.name, p.approver));
+            }
+        }
+        // Cross-check: the network sees mining, the host's agent is blind or silent.
+        if case.network_findings > 0 && host_findings == 0 {
+            if let Some(h) = &case.host_name {
+                if let Some(hb) = self.store.last_heartbeat(h)? {
+                    let msg = if hb + AGENT_SILENT_US < case.last_seen {
+                        format!(
+                            "agent blind or tampered: the network saw {h} mining until {} but its agent has been silent since {}",
+                            minetrace_core::Timestamp(case.last_seen),
+                            minetrace_core::Timestamp(hb)
+                        )
+                    } else {
+                        format!("agent blind or tampered: the network saw {h} mining but its agent reported no mining")
+                    };
+                    facts.set("agent-blind", msg.clone());
+                    flags.push(msg);
+                }
+            }
+        }
+        let mut machines = 1;
+        if let Some(c) = case.campaign_id {
+            let hosts = self.store.campaign_hosts(c)?.max(1);
+            let with_self = if case.id == 0 { hosts + 1 } else { hosts };
+            machines = with_self;
+            if with_self >= 2 {
+                let msg = format!("campaign: wallet seen on {with_self} machines");
+                facts.set("campaign", msg.clone());
+                flags.push(msg);
+            }
+        }
+        let proposal = self.rules.classify(&facts);
+        case.proposed_class = Some(proposal.class);
+        case.reasons = proposal.reasons;
+        case.flags = flags;
+        case.estimate = estimate::for_case(self.estimate, &findings, machines);
+        Ok(())
+    }
+}

@@ -1,0 +1,25 @@
+//! What every handler shares.
+
+use crate::metrics::Metrics;
+use crate::queue::EventQueue;
+use crate::service::rules::Rules;
+use minetrace_estimate::EstimateConfig;
+use minetrace_store::Store;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub queue: Arc<dyn EventQueue>,
+    pub rules: Arc<Rules>,
+    pub estimate: Arc<EstimateConfig>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+    /// Sources not heard from for this long count as silent (µs).
+    pub silent_after_us: i64,
+}
