@@ -110,9 +110,12 @@ impl Config {
         };
         let c: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if let Some(s) = &c.server {
-            s.listen
-                .parse::<std::net::SocketAddr>()
-                .map_err(|_| invalid(format!("[server] listen {:?} is not address:port", s.listen)))?;
+            s.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+                invalid(format!(
+                    "[server] listen {:?} is not address:port",
+                    s.listen
+                ))
+            })?;
             if s.tls_cert.is_some() != s.tls_key.is_some() {
                 return Err(invalid("[server] tls_cert and tls_key go together".into()));
             }
@@ -120,7 +123,9 @@ impl Config {
                 return Err(invalid("[server] log_format is text or json".into()));
             }
             if s.max_body_bytes < 1024 || s.queue_capacity == 0 {
-                return Err(invalid("[server] max_body_bytes >= 1024 and queue_capacity >= 1".into()));
+                return Err(invalid(
+                    "[server] max_body_bytes >= 1024 and queue_capacity >= 1".into(),
+                ));
             }
         }
         for (name, s) in [("sensor", &c.sensor), ("agent", &c.agent)] {
@@ -134,9 +139,11 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = minetrace_core::io::read_bounded_string(path, 1 << 20).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        let text = minetrace_core::io::read_bounded_string(path, 1 << 20).map_err(|e| {
+            ConfigError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
         })?;
         Config::parse(&text, path)
     }
@@ -148,7 +155,11 @@ mod tests {
     #[test]
     fn parses_and_refuses_unknown_keys() {
         let p = Path::new("t.toml");
-        let c = Config::parse("[server]\ndata = \"/tmp/x\"\n[agent]\nserver=\"http://a\"\ntoken=\"t\"\n", p).unwrap();
+        let c = Config::parse(
+            "[server]\ndata = \"/tmp/x\"\n[agent]\nserver=\"http://a\"\ntoken=\"t\"\n",
+            p,
+        )
+        .unwrap();
         assert_eq!(c.server.unwrap().listen, "127.0.0.1:8440");
         assert!(Config::parse("[server]\ndata = \"/x\"\nlisten_typo = 1\n", p).is_err());
         assert!(Config::parse("[bogus]\n", p).is_err());

@@ -54,7 +54,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { what } => ApiError::NotFound { what },
-            StoreError::Invalid { .. } | StoreError::TooLarge { .. } => ApiError::bad(e.to_string()),
+            StoreError::Invalid { .. } | StoreError::TooLarge { .. } => {
+                ApiError::bad(e.to_string())
+            }
             StoreError::Conflict { message } => ApiError::Conflict {
                 message,
                 duplicates: 0,

@@ -167,7 +167,8 @@ impl ServeOptions {
             o.tls = Some((c.clone(), k.clone()));
         }
         if generate && o.tls.is_none() {
-            let pair = tls::generate(&o.data, &[]).map_err(|message| ServerError::Tls { message })?;
+            let pair =
+                tls::generate(&o.data, &[]).map_err(|message| ServerError::Tls { message })?;
             o.tls = Some(pair);
         }
         Ok((o, json))
@@ -190,9 +191,11 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
     };
     let estimate = match &o.estimate {
         Some(p) => {
-            let text = minetrace_core::io::read_bounded_string(p, 1 << 20).map_err(|e| ServerError::Estimate {
-                path: p.display().to_string(),
-                message: e.to_string(),
+            let text = minetrace_core::io::read_bounded_string(p, 1 << 20).map_err(|e| {
+                ServerError::Estimate {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                }
             })?;
             EstimateConfig::from_toml_str(&text).map_err(|e| ServerError::Estimate {
                 path: p.display().to_string(),
@@ -211,7 +214,9 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
         limits: Limits {
             max_body_bytes: o.max_body_bytes,
         },
-        silent_after_us: i64::try_from(o.silent_after_secs).unwrap_or(900).saturating_mul(1_000_000),
+        silent_after_us: i64::try_from(o.silent_after_secs)
+            .unwrap_or(900)
+            .saturating_mul(1_000_000),
     })
 }
 
@@ -260,14 +265,31 @@ pub struct BackgroundServer {
 
 impl BackgroundServer {
     pub fn url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
     /// Waits until everything queued so far is correlated.
     pub fn settle(&self) {
         for _ in 0..400 {
-            if self.state.queue.depth() == 0 && self.state.store.pending_findings(1).map(|p| p.is_empty()).unwrap_or(true) {
+            if self.state.queue.depth() == 0
+                && self
+                    .state
+                    .store
+                    .pending_findings(1)
+                    .map(|p| p.is_empty())
+                    .unwrap_or(true)
+            {
                 std::thread::sleep(Duration::from_millis(20));
-                if self.state.store.pending_findings(1).map(|p| p.is_empty()).unwrap_or(true) {
+                if self
+                    .state
+                    .store
+                    .pending_findings(1)
+                    .map(|p| p.is_empty())
+                    .unwrap_or(true)
+                {
                     return;
                 }
             }
@@ -312,7 +334,10 @@ async fn serve(
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let listen_err = |e: std::io::Error| ServerError::Listen {
         addr: addr.clone(),
         message: e.to_string(),
@@ -320,7 +345,10 @@ async fn serve(
     match tls {
         None => {
             let l = tokio::net::TcpListener::from_std(listener).map_err(listen_err)?;
-            axum::serve(l, app).with_graceful_shutdown(shutdown).await.map_err(listen_err)
+            axum::serve(l, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(listen_err)
         }
         Some((cert, key)) => {
             tls::install_provider();
@@ -359,7 +387,11 @@ pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError
     let tls = o.tls.clone();
     let is_tls = tls.is_some();
     let thread = std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(e) => {
                 tracing::error!(error = %e, "runtime");
@@ -387,11 +419,20 @@ pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError
 /// `minetrace server`: runs until Ctrl-C / SIGTERM.
 pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
     let (o, json) = ServeOptions::from_args(args)?;
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
     let state = build_state(&o)?;
     let listener = bind(&o)?;
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let scheme = if o.tls.is_some() { "https" } else { "http" };
     let backend = match &o.database {
         Some(url) => minetrace_store::redact(url),
@@ -405,18 +446,22 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| ServerError::Listen { addr: addr.clone(), message: e.to_string() })?;
+        .map_err(|e| ServerError::Listen {
+            addr: addr.clone(),
+            message: e.to_string(),
+        })?;
     let result = rt.block_on(serve(listener, o.tls.clone(), app, async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]

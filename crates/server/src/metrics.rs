@@ -22,35 +22,117 @@ impl Metrics {
     }
 
     /// Renders counters plus the store's gauges.
-    pub fn render(&self, stats: &minetrace_store::Stats, queue_depth: usize, queue_capacity: usize) -> String {
+    pub fn render(
+        &self,
+        stats: &minetrace_store::Stats,
+        queue_depth: usize,
+        queue_capacity: usize,
+    ) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        counter("minetrace_ingest_requests_total", "Ingest requests received.", g(&self.ingest_requests));
-        counter("minetrace_findings_accepted_total", "Findings stored.", g(&self.findings_accepted));
-        counter("minetrace_findings_duplicate_total", "Findings already stored (retries, replays).", g(&self.findings_duplicate));
-        counter("minetrace_requests_rejected_total", "Requests refused with a 4xx.", g(&self.requests_rejected));
-        counter("minetrace_backpressure_total", "Ingest requests refused because the queue was full.", g(&self.backpressure));
-        counter("minetrace_heartbeats_total", "Agent heartbeats received.", g(&self.heartbeats));
-        counter("minetrace_attachments_total", "Attachments received.", g(&self.attachments));
-        counter("minetrace_findings_correlated_total", "Findings correlated into cases.", g(&self.correlated));
-        counter("minetrace_correlation_errors_total", "Correlation batches that failed.", g(&self.correlation_errors));
+        counter(
+            "minetrace_ingest_requests_total",
+            "Ingest requests received.",
+            g(&self.ingest_requests),
+        );
+        counter(
+            "minetrace_findings_accepted_total",
+            "Findings stored.",
+            g(&self.findings_accepted),
+        );
+        counter(
+            "minetrace_findings_duplicate_total",
+            "Findings already stored (retries, replays).",
+            g(&self.findings_duplicate),
+        );
+        counter(
+            "minetrace_requests_rejected_total",
+            "Requests refused with a 4xx.",
+            g(&self.requests_rejected),
+        );
+        counter(
+            "minetrace_backpressure_total",
+            "Ingest requests refused because the queue was full.",
+            g(&self.backpressure),
+        );
+        counter(
+            "minetrace_heartbeats_total",
+            "Agent heartbeats received.",
+            g(&self.heartbeats),
+        );
+        counter(
+            "minetrace_attachments_total",
+            "Attachments received.",
+            g(&self.attachments),
+        );
+        counter(
+            "minetrace_findings_correlated_total",
+            "Findings correlated into cases.",
+            g(&self.correlated),
+        );
+        counter(
+            "minetrace_correlation_errors_total",
+            "Correlation batches that failed.",
+            g(&self.correlation_errors),
+        );
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
-        gauge("minetrace_queue_depth", "Events waiting for correlation.", queue_depth as i64);
-        gauge("minetrace_queue_capacity", "Queue size at which ingest answers 503.", queue_capacity as i64);
-        gauge("minetrace_findings_stored", "Findings in the store.", stats.findings);
-        gauge("minetrace_findings_pending", "Stored findings not yet correlated.", stats.pending);
-        gauge("minetrace_ledger_length", "Records in the evidence ledger.", stats.ledger_length);
-        gauge("minetrace_sources_active", "Enrolled, unrevoked sources.", stats.sources);
-        gauge("minetrace_sources_silent", "Sensors and agents not heard from within the silence window.", stats.sources_silent);
-        gauge("minetrace_campaigns", "Wallets seen (campaigns).", stats.campaigns);
-        let _ = writeln!(out, "# HELP minetrace_cases Cases by status.\n# TYPE minetrace_cases gauge");
+        gauge(
+            "minetrace_queue_depth",
+            "Events waiting for correlation.",
+            queue_depth as i64,
+        );
+        gauge(
+            "minetrace_queue_capacity",
+            "Queue size at which ingest answers 503.",
+            queue_capacity as i64,
+        );
+        gauge(
+            "minetrace_findings_stored",
+            "Findings in the store.",
+            stats.findings,
+        );
+        gauge(
+            "minetrace_findings_pending",
+            "Stored findings not yet correlated.",
+            stats.pending,
+        );
+        gauge(
+            "minetrace_ledger_length",
+            "Records in the evidence ledger.",
+            stats.ledger_length,
+        );
+        gauge(
+            "minetrace_sources_active",
+            "Enrolled, unrevoked sources.",
+            stats.sources,
+        );
+        gauge(
+            "minetrace_sources_silent",
+            "Sensors and agents not heard from within the silence window.",
+            stats.sources_silent,
+        );
+        gauge(
+            "minetrace_campaigns",
+            "Wallets seen (campaigns).",
+            stats.campaigns,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP minetrace_cases Cases by status.\n# TYPE minetrace_cases gauge"
+        );
         for (status, n) in &stats.cases_by_status {
-            let clean: String = status.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+            let clean: String = status
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
             let _ = writeln!(out, "minetrace_cases{{status=\"{clean}\"}} {n}");
         }
         out

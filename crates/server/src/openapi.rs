@@ -17,15 +17,22 @@ fn op(summary: &str, role: &str, body: Option<&str>) -> Value {
         o["security"] = json!([]);
     }
     if let Some(b) = body {
-        o["requestBody"] = json!({"required": true, "content": {b: {"schema": {"type": "object"}}}});
+        o["requestBody"] =
+            json!({"required": true, "content": {b: {"schema": {"type": "object"}}}});
     }
     o
 }
 
 pub fn document() -> Value {
-    let mut ingest = op("Submit findings (batch of 1..=5000; idempotent by finding id)", "sensor or agent", Some("application/json"));
-    ingest["requestBody"]["content"]["application/json"]["schema"] = json!({"$ref": "#/components/schemas/FindingsBatch"});
-    ingest["responses"]["409"] = json!({"description": "Replayed batch: every finding already stored; nothing stored"});
+    let mut ingest = op(
+        "Submit findings (batch of 1..=5000; idempotent by finding id)",
+        "sensor or agent",
+        Some("application/json"),
+    );
+    ingest["requestBody"]["content"]["application/json"]["schema"] =
+        json!({"$ref": "#/components/schemas/FindingsBatch"});
+    ingest["responses"]["409"] =
+        json!({"description": "Replayed batch: every finding already stored; nothing stored"});
     ingest["responses"]["413"] = json!({"description": "Body larger than the limit"});
     ingest["responses"]["503"] = json!({"description": "Backpressure: correlation queue full; retry after Retry-After seconds"});
     json!({

@@ -14,7 +14,8 @@ pub fn generate(data: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), Str
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut sans: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     sans.extend(names.iter().cloned());
-    let ck = rcgen::generate_simple_self_signed(sans).map_err(|e| format!("certificate generation: {e}"))?;
+    let ck = rcgen::generate_simple_self_signed(sans)
+        .map_err(|e| format!("certificate generation: {e}"))?;
     std::fs::write(&cert, ck.cert.pem()).map_err(|e| format!("{}: {e}", cert.display()))?;
     write_private(&key, ck.key_pair.serialize_pem().as_bytes())?;
     Ok((cert, key))
@@ -29,8 +30,11 @@ fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    let mut f = o.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(data).map_err(|e| format!("{}: {e}", path.display()))
+    let mut f = o
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(data)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Installs the ring crypto provider once (not aws-lc-rs).

@@ -136,8 +136,11 @@ fn column(row: &postgres::Row, i: usize) -> Result<Value, postgres::Error> {
         Type::BYTEA => row
             .try_get::<_, Option<Vec<u8>>>(i)?
             .map_or(Value::Null, Value::Blob),
+        // Text-like types; anything else (void, json...) reads as NULL rather than failing.
         _ => row
-            .try_get::<_, Option<String>>(i)?
+            .try_get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
             .map_or(Value::Null, Value::Text),
     })
 }
@@ -204,7 +207,7 @@ impl Backend for PostgresBackend {
     }
 
     fn lock_ledger(&self, tx: &mut dyn Tx) -> Result<(), StoreError> {
-        tx.query("SELECT pg_advisory_xact_lock(7219002)", &[])?;
+        tx.execute("SELECT pg_advisory_xact_lock(7219002)", &[])?;
         Ok(())
     }
 }

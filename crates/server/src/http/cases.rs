@@ -35,15 +35,29 @@ struct ListQuery {
     offset: Option<i64>,
 }
 
-async fn list(State(st): State<AppState>, who: Principal, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READ, "read cases")?;
     let s = st.store.clone();
-    let filter = CaseFilter { status: q.status, unit: q.unit, campaign_id: q.campaign, limit: q.limit, offset: q.offset };
+    let filter = CaseFilter {
+        status: q.status,
+        unit: q.unit,
+        campaign_id: q.campaign,
+        limit: q.limit,
+        offset: q.offset,
+    };
     let cases = blocking(move || Ok(s.list_cases(&filter)?)).await?;
     Ok(Json(serde_json::json!({"cases": cases})))
 }
 
-async fn show(State(st): State<AppState>, who: Principal, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn show(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READ, "read cases")?;
     let s = st.store.clone();
     let out = blocking(move || {
@@ -87,36 +101,59 @@ async fn show(State(st): State<AppState>, who: Principal, Path(id): Path<i64>) -
     Ok(Json(out))
 }
 
-async fn update(State(st): State<AppState>, who: Principal, Path(id): Path<i64>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn update(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "change cases")?;
-    let u: CaseUpdate = serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("case update: {e}")))?;
+    let u: CaseUpdate =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("case update: {e}")))?;
     let s = st.store.clone();
     let actor = who.name().to_string();
-    let (case, ev) = blocking(move || apply_update(&s, id, &actor, &u).map_err(service_error)).await?;
+    let (case, ev) =
+        blocking(move || apply_update(&s, id, &actor, &u).map_err(service_error)).await?;
     Ok(Json(serde_json::json!({"case": case, "event": ev})))
 }
 
-async fn evidence(State(st): State<AppState>, who: Principal, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+async fn evidence(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
     who.require(READ, "export evidence")?;
     let s = st.store.clone();
     let bytes = blocking(move || {
         let mut out = Vec::new();
         minetrace_store::bundle::export_case(&s, id, &mut out)?;
-        s.append_record("evidence-exported", &format!("case:{id}"), &serde_json::json!({"case": id, "bytes": out.len()}))?;
+        s.append_record(
+            "evidence-exported",
+            &format!("case:{id}"),
+            &serde_json::json!({"case": id, "bytes": out.len()}),
+        )?;
         Ok(out)
     })
     .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"case-{id}.evidence.jsonl\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"case-{id}.evidence.jsonl\""),
+            ),
         ],
         bytes,
     ))
 }
 
-async fn campaigns(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn campaigns(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READ, "read campaigns")?;
     let s = st.store.clone();
-    Ok(Json(serde_json::json!({"campaigns": blocking(move || Ok(s.list_campaigns()?)).await?})))
+    Ok(Json(
+        serde_json::json!({"campaigns": blocking(move || Ok(s.list_campaigns()?)).await?}),
+    ))
 }

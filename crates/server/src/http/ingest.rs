@@ -25,9 +25,9 @@ pub fn router() -> Router<AppState> {
 
 pub(crate) fn service_error(e: ServiceError) -> ApiError {
     match e {
-        ServiceError::Invalid { .. } | ServiceError::Transition { .. } | ServiceError::Registry(_) => {
-            ApiError::bad(e.to_string())
-        }
+        ServiceError::Invalid { .. }
+        | ServiceError::Transition { .. }
+        | ServiceError::Registry(_) => ApiError::bad(e.to_string()),
         ServiceError::NotFound { what } => ApiError::NotFound { what },
         ServiceError::Store(s) => s.into(),
     }
@@ -43,11 +43,15 @@ async fn findings(
         Metrics::add(&st.metrics.requests_rejected, 1);
         e
     };
-    who.require(&[Role::Sensor, Role::Agent], "submit findings").map_err(reject)?;
+    who.require(&[Role::Sensor, Role::Agent], "submit findings")
+        .map_err(reject)?;
     let batch = parse_findings(&body).map_err(|e| reject(service_error(e)))?;
     if let Err(bp) = st.queue.admit(batch.len()) {
         Metrics::add(&st.metrics.backpressure, 1);
-        return Err(ApiError::Busy { depth: bp.depth, limit: bp.limit });
+        return Err(ApiError::Busy {
+            depth: bp.depth,
+            limit: bp.limit,
+        });
     }
     let store = st.store.clone();
     let source = who.0.clone();
@@ -65,7 +69,9 @@ async fn findings(
     }
     let accepted = outcome.accepted;
     st.queue.publish(outcome.accepted_ids);
-    Ok(Json(serde_json::json!({"accepted": accepted, "duplicates": outcome.duplicates})))
+    Ok(Json(
+        serde_json::json!({"accepted": accepted, "duplicates": outcome.duplicates}),
+    ))
 }
 
 async fn heartbeat(
@@ -82,9 +88,14 @@ async fn heartbeat(
     let source = who.0.clone();
     let text = serde_json::to_string(&hb).unwrap_or_default();
     let ips: Vec<String> = hb.addresses.iter().map(|a| a.to_string()).collect();
-    let macs: Vec<String> = hb.macs.iter().filter_map(|m| crate::service::netaddr::normalize_mac(m)).collect();
+    let macs: Vec<String> = hb
+        .macs
+        .iter()
+        .filter_map(|m| crate::service::netaddr::normalize_mac(m))
+        .collect();
     let at = hb.at.map_or(0, |t| t.0);
-    blocking(move || Ok(store.record_heartbeat(&source, &hb.host, at, &text, &ips, &macs)?)).await?;
+    blocking(move || Ok(store.record_heartbeat(&source, &hb.host, at, &text, &ips, &macs)?))
+        .await?;
     Metrics::add(&st.metrics.heartbeats, 1);
     Ok(Json(serde_json::json!({"ok": true})))
 }
@@ -106,10 +117,18 @@ async fn attachment(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Sensor, Role::Agent], "submit attachments")?;
-    if q.name.is_empty() || q.name.len() > 255 || q.name.chars().any(char::is_control) || body.is_empty() {
-        return Err(ApiError::bad("attachment needs a printable name (<= 255 bytes) and a non-empty body"));
+    if q.name.is_empty()
+        || q.name.len() > 255
+        || q.name.chars().any(char::is_control)
+        || body.is_empty()
+    {
+        return Err(ApiError::bad(
+            "attachment needs a printable name (<= 255 bytes) and a non-empty body",
+        ));
     }
-    let media = q.media_type.unwrap_or_else(|| "application/octet-stream".into());
+    let media = q
+        .media_type
+        .unwrap_or_else(|| "application/octet-stream".into());
     if media.len() > 128 || media.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad("media_type too long"));
     }
@@ -117,12 +136,16 @@ async fn attachment(
     let (att, new) = blocking(move || {
         if let Some(f) = &q.finding {
             if store.finding(f)?.is_none() {
-                return Err(ApiError::NotFound { what: format!("finding {f}") });
+                return Err(ApiError::NotFound {
+                    what: format!("finding {f}"),
+                });
             }
         }
         Ok(store.put_attachment(&q.name, &media, q.finding.as_deref(), &body)?)
     })
     .await?;
     Metrics::add(&st.metrics.attachments, 1);
-    Ok(Json(serde_json::json!({"sha256": att.sha256, "size": att.size, "new": new})))
+    Ok(Json(
+        serde_json::json!({"sha256": att.sha256, "size": att.size, "new": new}),
+    ))
 }

@@ -25,21 +25,31 @@ async fn metrics(State(st): State<AppState>) -> Result<impl IntoResponse, ApiErr
     let s = st.store.clone();
     let silent = st.silent_after_us;
     let stats = blocking(move || Ok(s.stats(silent)?)).await?;
-    let text = st.metrics.render(&stats, st.queue.depth(), st.queue.capacity());
+    let text = st
+        .metrics
+        .render(&stats, st.queue.depth(), st.queue.capacity());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
 async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document().to_string())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document().to_string(),
+    )
 }
 
 async fn ledger(State(st): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let s = st.store.clone();
     let (len, key) = blocking(move || Ok((s.ledger_len()?, s.key().public_hex()))).await?;
-    Ok(Json(serde_json::json!({"length": len, "public_key": key, "algorithm": "ed25519", "hash": "sha256"})))
+    Ok(Json(
+        serde_json::json!({"length": len, "public_key": key, "algorithm": "ed25519", "hash": "sha256"}),
+    ))
 }
 
-async fn verify(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn verify(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "verify the ledger")?;
     let s = st.store.clone();
     let r = blocking(move || Ok(s.verify_ledger())).await?;

@@ -20,17 +20,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/ranges", get(ranges).post(add_range))
         .route("/api/v1/hosts", get(hosts).post(add_host))
         .route("/api/v1/projects", get(projects).post(add_project))
-        .route("/api/v1/registry/{table}/csv", get(export_csv).post(import_csv))
+        .route(
+            "/api/v1/registry/{table}/csv",
+            get(export_csv).post(import_csv),
+        )
         .route("/api/v1/registry/nat", post(import_nat))
         .route("/api/v1/registry/dhcp", post(import_dhcp))
 }
 
 const READERS: &[Role] = &[Role::Admin];
 
-async fn units(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn units(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READERS, "read the registry")?;
     let s = st.store.clone();
-    Ok(Json(serde_json::json!({"units": blocking(move || Ok(s.list_units()?)).await?})))
+    Ok(Json(
+        serde_json::json!({"units": blocking(move || Ok(s.list_units()?)).await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -43,17 +51,29 @@ struct NewUnit {
     contact: Option<String>,
 }
 
-async fn add_unit(State(st): State<AppState>, who: Principal, Json(u): Json<NewUnit>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn add_unit(
+    State(st): State<AppState>,
+    who: Principal,
+    Json(u): Json<NewUnit>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "change the registry")?;
     let s = st.store.clone();
-    let id = blocking(move || Ok(s.upsert_unit(&u.name, &u.region, &u.unit_type, u.contact.as_deref())?)).await?;
+    let id = blocking(move || {
+        Ok(s.upsert_unit(&u.name, &u.region, &u.unit_type, u.contact.as_deref())?)
+    })
+    .await?;
     Ok(Json(serde_json::json!({"id": id})))
 }
 
-async fn ranges(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn ranges(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READERS, "read the registry")?;
     let s = st.store.clone();
-    Ok(Json(serde_json::json!({"ranges": blocking(move || Ok(s.list_ranges()?)).await?})))
+    Ok(Json(
+        serde_json::json!({"ranges": blocking(move || Ok(s.list_ranges()?)).await?}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -65,7 +85,11 @@ struct NewRange {
     note: Option<String>,
 }
 
-async fn add_range(State(st): State<AppState>, who: Principal, Json(r): Json<NewRange>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn add_range(
+    State(st): State<AppState>,
+    who: Principal,
+    Json(r): Json<NewRange>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "change the registry")?;
     let c = crate::service::netaddr::Cidr::parse(&r.cidr).map_err(ApiError::bad)?;
     let s = st.store.clone();
@@ -73,20 +97,33 @@ async fn add_range(State(st): State<AppState>, who: Principal, Json(r): Json<New
     Ok(Json(serde_json::json!({"ok": true})))
 }
 
-async fn hosts(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn hosts(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READERS, "read the registry")?;
     let s = st.store.clone();
-    Ok(Json(serde_json::json!({"hosts": blocking(move || Ok(s.list_hosts()?)).await?})))
+    Ok(Json(
+        serde_json::json!({"hosts": blocking(move || Ok(s.list_hosts()?)).await?}),
+    ))
 }
 
-async fn add_host(State(st): State<AppState>, who: Principal, Json(mut h): Json<Host>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn add_host(
+    State(st): State<AppState>,
+    who: Principal,
+    Json(mut h): Json<Host>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "change the registry")?;
     for ip in &h.ips {
-        ip.parse::<std::net::IpAddr>().map_err(|_| ApiError::bad(format!("{ip:?} is not an IP address")))?;
+        ip.parse::<std::net::IpAddr>()
+            .map_err(|_| ApiError::bad(format!("{ip:?} is not an IP address")))?;
     }
     let mut macs = Vec::new();
     for m in &h.macs {
-        macs.push(crate::service::netaddr::normalize_mac(m).ok_or_else(|| ApiError::bad(format!("{m:?} is not a MAC address")))?);
+        macs.push(
+            crate::service::netaddr::normalize_mac(m)
+                .ok_or_else(|| ApiError::bad(format!("{m:?} is not a MAC address")))?,
+        );
     }
     h.macs = macs;
     h.origin = "registry".into();
@@ -95,31 +132,53 @@ async fn add_host(State(st): State<AppState>, who: Principal, Json(mut h): Json<
     Ok(Json(serde_json::json!({"id": id})))
 }
 
-async fn projects(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn projects(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(READERS, "read the registry")?;
     let s = st.store.clone();
-    Ok(Json(serde_json::json!({"projects": blocking(move || Ok(s.list_projects()?)).await?})))
+    Ok(Json(
+        serde_json::json!({"projects": blocking(move || Ok(s.list_projects()?)).await?}),
+    ))
 }
 
-async fn add_project(State(st): State<AppState>, who: Principal, Json(p): Json<Project>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn add_project(
+    State(st): State<AppState>,
+    who: Principal,
+    Json(p): Json<Project>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "change the registry")?;
     if p.ends < p.starts || (p.host.is_none() && p.account.is_none()) {
-        return Err(ApiError::bad("a project names a host or an account, and ends after it starts"));
+        return Err(ApiError::bad(
+            "a project names a host or an account, and ends after it starts",
+        ));
     }
     let s = st.store.clone();
     let id = blocking(move || Ok(s.add_project(&p)?)).await?;
     Ok(Json(serde_json::json!({"id": id})))
 }
 
-async fn export_csv(State(st): State<AppState>, who: Principal, Path(table): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn export_csv(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(table): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     who.require(READERS, "read the registry")?;
     let s = st.store.clone();
-    let text = blocking(move || registry::export_csv(&s, &table).map_err(|e| service_error(e.into()))).await?;
+    let text =
+        blocking(move || registry::export_csv(&s, &table).map_err(|e| service_error(e.into())))
+            .await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text))
 }
 
 fn utf8(body: &[u8]) -> Result<String, ApiError> {
-    String::from_utf8(body.to_vec()).map_err(|e| ApiError::bad(format!("body is not UTF-8 (byte {})", e.utf8_error().valid_up_to())))
+    String::from_utf8(body.to_vec()).map_err(|e| {
+        ApiError::bad(format!(
+            "body is not UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 async fn import_csv(
@@ -131,7 +190,10 @@ async fn import_csv(
     who.require(&[Role::Admin], "change the registry")?;
     let text = utf8(&body)?;
     let s = st.store.clone();
-    let n = blocking(move || registry::import_csv(&s, &table, &text).map_err(|e| service_error(e.into()))).await?;
+    let n = blocking(move || {
+        registry::import_csv(&s, &table, &text).map_err(|e| service_error(e.into()))
+    })
+    .await?;
     Ok(Json(serde_json::json!({"imported": n})))
 }
 
@@ -146,10 +208,20 @@ struct LogQuery {
     lease_secs: Option<i64>,
 }
 
-async fn import_nat(State(st): State<AppState>, who: Principal, Query(q): Query<LogQuery>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn import_nat(
+    State(st): State<AppState>,
+    who: Principal,
+    Query(q): Query<LogQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "import NAT logs")?;
     let text = utf8(&body)?;
-    let origin = q.origin.unwrap_or_else(|| format!("nat-{}", q.format)).chars().take(64).collect::<String>();
+    let origin = q
+        .origin
+        .unwrap_or_else(|| format!("nat-{}", q.format))
+        .chars()
+        .take(64)
+        .collect::<String>();
     let maps = match q.format.as_str() {
         "conntrack" => logs::parse_conntrack(&text, &origin, minetrace_core::Timestamp::now().0),
         "csv" => logs::parse_nat_csv(&text, &origin),
@@ -162,15 +234,33 @@ async fn import_nat(State(st): State<AppState>, who: Principal, Query(q): Query<
     Ok(Json(serde_json::json!({"parsed": parsed, "imported": new})))
 }
 
-async fn import_dhcp(State(st): State<AppState>, who: Principal, Query(q): Query<LogQuery>, body: axum::body::Bytes) -> Result<Json<serde_json::Value>, ApiError> {
+async fn import_dhcp(
+    State(st): State<AppState>,
+    who: Principal,
+    Query(q): Query<LogQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "import DHCP logs")?;
     let text = utf8(&body)?;
-    let origin = q.origin.unwrap_or_else(|| format!("dhcp-{}", q.format)).chars().take(64).collect::<String>();
+    let origin = q
+        .origin
+        .unwrap_or_else(|| format!("dhcp-{}", q.format))
+        .chars()
+        .take(64)
+        .collect::<String>();
     let leases = match q.format.as_str() {
         "isc" => logs::parse_isc_leases(&text, &origin),
-        "dnsmasq" => logs::parse_dnsmasq_leases(&text, &origin, q.lease_secs.unwrap_or(86_400).clamp(60, 365 * 86_400)),
+        "dnsmasq" => logs::parse_dnsmasq_leases(
+            &text,
+            &origin,
+            q.lease_secs.unwrap_or(86_400).clamp(60, 365 * 86_400),
+        ),
         "csv" => logs::parse_dhcp_csv(&text, &origin),
-        other => return Err(ApiError::bad(format!("format {other:?}: isc, dnsmasq or csv"))),
+        other => {
+            return Err(ApiError::bad(format!(
+                "format {other:?}: isc, dnsmasq or csv"
+            )))
+        }
     }
     .map_err(|e| ApiError::bad(format!("DHCP log: {e}")))?;
     let parsed = leases.len();

@@ -15,7 +15,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sources/{name}", delete(revoke))
 }
 
-async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "list sources")?;
     let store = st.store.clone();
     let s = blocking(move || Ok(store.list_sources()?)).await?;
@@ -35,7 +38,8 @@ async fn create(
     Json(n): Json<NewSource>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.require(&[Role::Admin], "enrol sources")?;
-    let role = Role::parse(&n.role).ok_or_else(|| ApiError::bad("role is sensor, agent or admin"))?;
+    let role =
+        Role::parse(&n.role).ok_or_else(|| ApiError::bad("role is sensor, agent or admin"))?;
     let store = st.store.clone();
     let (s, token) = blocking(move || Ok(store.create_source(&n.name, role)?)).await?;
     Ok(Json(serde_json::json!({"source": s, "token": token})))
@@ -52,6 +56,8 @@ async fn revoke(
     if blocking(move || Ok(store.revoke_source(&n2)?)).await? {
         Ok(Json(serde_json::json!({"revoked": name})))
     } else {
-        Err(ApiError::NotFound { what: format!("active source {name:?}") })
+        Err(ApiError::NotFound {
+            what: format!("active source {name:?}"),
+        })
     }
 }

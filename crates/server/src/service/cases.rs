@@ -6,7 +6,13 @@ use super::ServiceError;
 use minetrace_store::{Case, CaseEvent, Store};
 use serde::{Deserialize, Serialize};
 
-pub const STATUSES: &[&str] = &["detected", "investigating", "confirmed", "rectifying", "closed"];
+pub const STATUSES: &[&str] = &[
+    "detected",
+    "investigating",
+    "confirmed",
+    "rectifying",
+    "closed",
+];
 pub const CONFIRMED_CLASSES: &[&str] = &["active", "passive", "research", "false-positive"];
 
 /// A change asked for by a person.
@@ -51,8 +57,15 @@ fn bounded(field: &str, v: &str, max: usize) -> Result<(), ServiceError> {
 }
 
 /// Applies an update; returns the case and its timeline entry.
-pub fn update(store: &Store, id: i64, actor: &str, u: &CaseUpdate) -> Result<(Case, CaseEvent), ServiceError> {
-    let mut case = store.case(id)?.ok_or(ServiceError::NotFound { what: format!("case {id}") })?;
+pub fn update(
+    store: &Store,
+    id: i64,
+    actor: &str,
+    u: &CaseUpdate,
+) -> Result<(Case, CaseEvent), ServiceError> {
+    let mut case = store.case(id)?.ok_or(ServiceError::NotFound {
+        what: format!("case {id}"),
+    })?;
     let before = (case.status.clone(), case.class.clone());
     if let Some(a) = &u.assignee {
         bounded("assignee", a, 256)?;
@@ -90,7 +103,11 @@ pub fn update(store: &Store, id: i64, actor: &str, u: &CaseUpdate) -> Result<(Ca
                     message: "confirming a case needs a class (active, passive, research, false-positive)".into(),
                 });
             }
-            if s == "closed" && case.status != "rectifying" && case.class.as_deref() != Some("false-positive") && case.status != "confirmed" {
+            if s == "closed"
+                && case.status != "rectifying"
+                && case.class.as_deref() != Some("false-positive")
+                && case.status != "confirmed"
+            {
                 return Err(ServiceError::Invalid {
                     field: "status".into(),
                     message: "only a false positive closes before confirmation".into(),

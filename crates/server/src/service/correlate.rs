@@ -18,8 +18,20 @@ pub const CLOCK_SLACK_US: i64 = 120 * 1_000_000;
 pub const AGENT_SILENT_US: i64 = 15 * 60 * 1_000_000;
 /// Service processes whose children should not be miners.
 const SERVICES: &[&str] = &[
-    "nginx", "apache2", "httpd", "php-fpm", "java", "tomcat", "redis-server", "mysqld", "postgres",
-    "node", "weblogic", "jboss", "w3wp", "sqlservr",
+    "nginx",
+    "apache2",
+    "httpd",
+    "php-fpm",
+    "java",
+    "tomcat",
+    "redis-server",
+    "mysqld",
+    "postgres",
+    "node",
+    "weblogic",
+    "jboss",
+    "w3wp",
+    "sqlservr",
 ];
 
 /// Where a finding was attributed.
@@ -42,7 +54,10 @@ pub struct Correlator<'a> {
 }
 
 fn account_of(p: &minetrace_core::ProcessEvidence) -> Option<String> {
-    p.login_user.clone().or_else(|| p.user.clone()).or_else(|| p.uid.map(|u| format!("uid {u}")))
+    p.login_user
+        .clone()
+        .or_else(|| p.user.clone())
+        .or_else(|| p.uid.map(|u| format!("uid {u}")))
 }
 
 impl<'a> Correlator<'a> {
@@ -54,7 +69,11 @@ impl<'a> Correlator<'a> {
         let ranges = store
             .list_ranges()?
             .into_iter()
-            .filter_map(|r| Cidr::parse(&r.cidr).ok().map(|c| (c, r.unit_id, r.unit_name)))
+            .filter_map(|r| {
+                Cidr::parse(&r.cidr)
+                    .ok()
+                    .map(|c| (c, r.unit_id, r.unit_name))
+            })
             .collect();
         Ok(Correlator {
             store,
@@ -72,7 +91,10 @@ impl<'a> Correlator<'a> {
         match f.kind {
             FindingKind::Host => {
                 let name = f.host.clone().unwrap_or_else(|| sf.source.clone());
-                a.steps.push(format!("host finding from agent {:?} about host {name:?}", sf.source));
+                a.steps.push(format!(
+                    "host finding from agent {:?} about host {name:?}",
+                    sf.source
+                ));
                 a.host = Some(self.store.host_by_name(&name)?.unwrap_or(Host {
                     name: name.clone(),
                     origin: "agent".into(),
@@ -91,13 +113,19 @@ impl<'a> Correlator<'a> {
                 let seen = client.ip;
                 let mut inside: Option<IpAddr> = None;
                 if let Some((id, name, cidr)) = unit_for(&self.ranges, seen) {
-                    a.steps.push(format!("{seen} is in {cidr}, registered to unit {name:?}"));
+                    a.steps
+                        .push(format!("{seen} is in {cidr}, registered to unit {name:?}"));
                     a.unit = Some((id, name));
                 }
                 if is_private(seen) {
-                    a.steps.push(format!("sensor inside the NAT saw the private address {seen}"));
+                    a.steps.push(format!(
+                        "sensor inside the NAT saw the private address {seen}"
+                    ));
                     inside = Some(seen);
-                } else if let Some(m) = self.store.nat_lookup(&seen.to_string(), client.port, t, CLOCK_SLACK_US)? {
+                } else if let Some(m) =
+                    self.store
+                        .nat_lookup(&seen.to_string(), client.port, t, CLOCK_SLACK_US)?
+                {
                     a.steps.push(format!(
                         "NAT log ({}) maps {}:{} at {} to {}:{}",
                         m.origin,
@@ -110,27 +138,44 @@ impl<'a> Correlator<'a> {
                     a.public_ip = Some(seen.to_string());
                     inside = m.private_ip.parse().ok();
                 } else {
-                    a.steps.push(format!("no NAT mapping for {seen}:{} at {}", client.port, f.first_seen));
+                    a.steps.push(format!(
+                        "no NAT mapping for {seen}:{} at {}",
+                        client.port, f.first_seen
+                    ));
                 }
                 if let Some(ip) = inside {
                     a.client_ip = Some(ip.to_string());
                     if a.unit.is_none() {
                         if let Some((id, name, cidr)) = unit_for(&self.ranges, ip) {
-                            a.steps.push(format!("{ip} is in {cidr}, registered to unit {name:?}"));
+                            a.steps
+                                .push(format!("{ip} is in {cidr}, registered to unit {name:?}"));
                             a.unit = Some((id, name));
                         }
                     }
                     if let Some(l) = self.store.lease_at(&ip.to_string(), t, CLOCK_SLACK_US)? {
-                        a.steps.push(format!("DHCP lease ({}) gives {ip} to MAC {}", l.origin, l.mac));
+                        a.steps.push(format!(
+                            "DHCP lease ({}) gives {ip} to MAC {}",
+                            l.origin, l.mac
+                        ));
                         a.mac = Some(l.mac.clone());
-                        if let Some(h) = self.store.hosts_by_addr("mac", &l.mac)?.into_iter().next() {
-                            a.steps.push(format!("MAC {} belongs to host {:?}", l.mac, h.name));
+                        if let Some(h) = self.store.hosts_by_addr("mac", &l.mac)?.into_iter().next()
+                        {
+                            a.steps
+                                .push(format!("MAC {} belongs to host {:?}", l.mac, h.name));
                             a.host = Some(h);
                         }
                     }
                     if a.host.is_none() {
-                        if let Some(h) = self.store.hosts_by_addr("ip", &ip.to_string())?.into_iter().next() {
-                            a.steps.push(format!("address {ip} belongs to host {:?} ({})", h.name, h.origin));
+                        if let Some(h) = self
+                            .store
+                            .hosts_by_addr("ip", &ip.to_string())?
+                            .into_iter()
+                            .next()
+                        {
+                            a.steps.push(format!(
+                                "address {ip} belongs to host {:?} ({})",
+                                h.name, h.origin
+                            ));
                             a.host = Some(h);
                         }
                     }
@@ -148,7 +193,8 @@ impl<'a> Correlator<'a> {
         if let (None, Some(h)) = (&a.unit, &a.host) {
             if let Some(u) = &h.unit_name {
                 if let Some(unit) = self.store.list_units()?.into_iter().find(|x| &x.name == u) {
-                    a.steps.push(format!("host {:?} is registered to unit {u:?}", h.name));
+                    a.steps
+                        .push(format!("host {:?} is registered to unit {u:?}", h.name));
                     a.unit = Some((unit.id, unit.name));
                 }
             }
@@ -164,7 +210,9 @@ impl<'a> Correlator<'a> {
         for sf in batch {
             match self.attribute(sf)? {
                 Some(a) => {
-                    let e = groups.entry(a.key.clone()).or_insert_with(|| (a.clone(), Vec::new()));
+                    let e = groups
+                        .entry(a.key.clone())
+                        .or_insert_with(|| (a.clone(), Vec::new()));
                     // Keep the richest attribution seen in the batch.
                     if e.0.host.is_none() && a.host.is_some() {
                         e.0 = a.clone();
@@ -182,7 +230,12 @@ impl<'a> Correlator<'a> {
         Ok(touched)
     }
 
-    fn apply(&self, key: &str, attr: &Attribution, findings: &[&StoredFinding]) -> Result<i64, ServiceError> {
+    fn apply(
+        &self,
+        key: &str,
+        attr: &Attribution,
+        findings: &[&StoredFinding],
+    ) -> Result<i64, ServiceError> {
         let now = minetrace_core::Timestamp::now().0;
         let existing = self.store.case_by_key(key)?;
         let (mut case, event) = match existing {
@@ -260,22 +313,37 @@ impl<'a> Correlator<'a> {
         if let Some(w) = &case.wallet {
             case.campaign_id = Some(self.store.campaign_for_wallet(w)?);
         }
-        self.classify(&mut case)?;
+        self.classify(&mut case, findings)?;
         let ids: Vec<String> = findings.iter().map(|sf| sf.finding.id.clone()).collect();
         let detail = serde_json::json!({
             "attribution": attr.steps,
             "findings": ids.len(),
             "recurrence": case.recurrence,
         });
-        self.store.save_case(&mut case, &ids, "correlator", event, &detail)?;
+        self.store
+            .save_case(&mut case, &ids, "correlator", event, &detail)?;
         Ok(case.id)
     }
 
     /// Computes facts, cross-checks, the proposed class with reasons and the estimates.
-    pub fn classify(&self, case: &mut Case) -> Result<(), ServiceError> {
+    /// `new_findings` are about to be linked to the case (not yet stored as linked).
+    pub fn classify(
+        &self,
+        case: &mut Case,
+        new_findings: &[&StoredFinding],
+    ) -> Result<(), ServiceError> {
         let mut facts = Facts::default();
         let mut flags = Vec::new();
-        let findings = if case.id == 0 { Vec::new() } else { self.store.case_findings(case.id, 2000)? };
+        let mut findings = if case.id == 0 {
+            Vec::new()
+        } else {
+            self.store.case_findings(case.id, 2000)?
+        };
+        for sf in new_findings {
+            if !findings.iter().any(|x| x.finding.id == sf.finding.id) {
+                findings.push((*sf).clone());
+            }
+        }
         let host = match &case.host_name {
             Some(h) => self.store.host_by_name(h)?,
             None => None,
@@ -286,7 +354,11 @@ impl<'a> Correlator<'a> {
         for sf in &findings {
             if sf.finding.kind == FindingKind::Host {
                 host_findings = host_findings.max(1);
-                texts.push(format!("{} {}", sf.finding.detector, sf.finding.reasons.join(" ")));
+                texts.push(format!(
+                    "{} {}",
+                    sf.finding.detector,
+                    sf.finding.reasons.join(" ")
+                ));
                 if let Some(p) = &sf.finding.evidence.process {
                     processes.push(p.clone());
                 }
@@ -296,7 +368,9 @@ impl<'a> Correlator<'a> {
             facts.set("host-evidence", format!("{host_findings} host finding(s)"));
         }
         for p in &processes {
-            let interactive = p.loginuid.is_some_and(|u| u != u32::MAX) || p.login_user.is_some() || p.login_from.is_some();
+            let interactive = p.loginuid.is_some_and(|u| u != u32::MAX)
+                || p.login_user.is_some()
+                || p.login_from.is_some();
             if interactive {
                 facts.set(
                     "interactive-login",
@@ -304,26 +378,43 @@ impl<'a> Correlator<'a> {
                         "{} (pid {}) runs in the login session of {}{}",
                         p.name,
                         p.pid,
-                        p.login_user.clone().or_else(|| p.loginuid.map(|u| format!("uid {u}"))).unwrap_or_default(),
-                        p.login_from.as_ref().map(|f| format!(" from {f}")).unwrap_or_default()
+                        p.login_user
+                            .clone()
+                            .or_else(|| p.loginuid.map(|u| format!("uid {u}")))
+                            .unwrap_or_default(),
+                        p.login_from
+                            .as_ref()
+                            .map(|f| format!(" from {f}"))
+                            .unwrap_or_default()
                     ),
                 );
             }
             if let Some(acc) = account_of(p) {
                 if let Some(h) = &host {
-                    if h.admin.as_deref() == Some(acc.as_str()) || h.owner.as_deref() == Some(acc.as_str()) {
-                        facts.set("admin-account", format!("account {acc} is registered as admin/owner of {}", h.name));
+                    if h.admin.as_deref() == Some(acc.as_str())
+                        || h.owner.as_deref() == Some(acc.as_str())
+                    {
+                        facts.set(
+                            "admin-account",
+                            format!("account {acc} is registered as admin/owner of {}", h.name),
+                        );
                     }
                 }
             }
             for a in &p.ancestry {
                 let name = a.split_whitespace().nth(1).unwrap_or(a.as_str());
                 if SERVICES.contains(&name) {
-                    facts.set("service-parent", format!("{} (pid {}) descends from service {a:?}", p.name, p.pid));
+                    facts.set(
+                        "service-parent",
+                        format!("{} (pid {}) descends from service {a:?}", p.name, p.pid),
+                    );
                 }
             }
             if let Some(exe) = &p.exe {
-                if ["/tmp/", "/var/tmp/", "/dev/shm/"].iter().any(|d| exe.starts_with(d)) {
+                if ["/tmp/", "/var/tmp/", "/dev/shm/"]
+                    .iter()
+                    .any(|d| exe.starts_with(d))
+                {
                     facts.set("temp-binary", format!("{} runs from {exe}", p.name));
                 }
             }
@@ -339,7 +430,10 @@ impl<'a> Correlator<'a> {
             let host_match = p.host.is_some() && p.host == case.host_name;
             let acc_match = p.account.is_some() && p.account == case.account;
             if covers_time && (host_match || acc_match) {
-                facts.set("research-project", format!("project {:?} approved by {}", p.name, p.approver));
+                facts.set(
+                    "research-project",
+                    format!("project {:?} approved by {}", p.name, p.approver),
+                );
             }
         }
         // Cross-check: the network sees mining, the host's agent is blind or silent.

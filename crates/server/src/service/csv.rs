@@ -97,7 +97,10 @@ pub fn line(cells: &[&str]) -> String {
 }
 
 /// Rows as maps from header name to cell; checks the header names.
-pub fn records(text: &str, expected: &[&str]) -> Result<Vec<(usize, Vec<(String, String)>)>, String> {
+pub fn records(
+    text: &str,
+    expected: &[&str],
+) -> Result<Vec<(usize, Vec<(String, String)>)>, String> {
     let rows = parse(text)?;
     let mut it = rows.into_iter();
     let header: Vec<String> = it
@@ -124,7 +127,14 @@ pub fn records(text: &str, expected: &[&str]) -> Result<Vec<(usize, Vec<(String,
                 header.len()
             ));
         }
-        out.push((i + 2, header.iter().cloned().zip(r.into_iter().map(|c| c.trim().to_string())).collect()));
+        out.push((
+            i + 2,
+            header
+                .iter()
+                .cloned()
+                .zip(r.into_iter().map(|c| c.trim().to_string()))
+                .collect(),
+        ));
     }
     Ok(out)
 }

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 
 /// Hashrate (sum over sessions of each session's latest figure), power, energy per day and the
 /// legal band for `machines`. Every figure keeps its derivation.
-pub fn for_case(cfg: &EstimateConfig, findings: &[StoredFinding], machines: i64) -> serde_json::Value {
+pub fn for_case(
+    cfg: &EstimateConfig,
+    findings: &[StoredFinding],
+    machines: i64,
+) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> = BTreeMap::new();
     for sf in findings {
         let f = &sf.finding;
@@ -17,7 +21,14 @@ pub fn for_case(cfg: &EstimateConfig, findings: &[StoredFinding], machines: i64)
         if let Some(h) = &f.evidence.hashrate {
             if h.hashes_per_second.is_finite() && h.hashes_per_second >= 0.0 {
                 let key = format!("{:?}-{:?}", f.client, f.server);
-                sessions.insert(key, (h.hashes_per_second, f.evidence.algorithm_family, h.method.clone()));
+                sessions.insert(
+                    key,
+                    (
+                        h.hashes_per_second,
+                        f.evidence.algorithm_family,
+                        h.method.clone(),
+                    ),
+                );
             }
         }
     }
@@ -32,7 +43,8 @@ pub fn for_case(cfg: &EstimateConfig, findings: &[StoredFinding], machines: i64)
     if let (Some(fam), true) = (family, total > 0.0) {
         match power::power_for_family(cfg, fam, total) {
             Ok(p) => {
-                out["kwh_per_day"] = serde_json::to_value(energy::kwh_per_day(&p)).unwrap_or_default();
+                out["kwh_per_day"] =
+                    serde_json::to_value(energy::kwh_per_day(&p)).unwrap_or_default();
                 out["power_w"] = serde_json::to_value(p).unwrap_or_default();
             }
             Err(e) => out["power_note"] = e.to_string().into(),

@@ -22,10 +22,16 @@ fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), Service
     match v {
         serde_json::Value::String(s) => {
             if s.contains('\0') {
-                return Err(ServiceError::Invalid { field: path.clone(), message: "contains a NUL character".into() });
+                return Err(ServiceError::Invalid {
+                    field: path.clone(),
+                    message: "contains a NUL character".into(),
+                });
             }
             if s.len() > MAX_STRING {
-                return Err(ServiceError::Invalid { field: path.clone(), message: format!("longer than {MAX_STRING} bytes") });
+                return Err(ServiceError::Invalid {
+                    field: path.clone(),
+                    message: format!("longer than {MAX_STRING} bytes"),
+                });
             }
         }
         serde_json::Value::Array(a) => {
@@ -39,7 +45,10 @@ fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), Service
         serde_json::Value::Object(m) => {
             for (k, x) in m {
                 if k.contains('\0') || k.len() > 256 {
-                    return Err(ServiceError::Invalid { field: path.clone(), message: "bad key".into() });
+                    return Err(ServiceError::Invalid {
+                        field: path.clone(),
+                        message: "bad key".into(),
+                    });
                 }
                 let len = path.len();
                 path.push('.');
@@ -54,16 +63,20 @@ fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), Service
 }
 
 fn strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ServiceError::Invalid {
-        field: "body".into(),
-        message: format!("not valid JSON: {e}"),
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ServiceError::Invalid {
+            field: "body".into(),
+            message: format!("not valid JSON: {e}"),
+        })?;
     check_strings(&value, &mut String::from("$"))?;
     let mut unknown = Vec::new();
-    let parsed: T = serde_ignored::deserialize(value, |p| unknown.push(p.to_string())).map_err(|e| ServiceError::Invalid {
-        field: "body".into(),
-        message: e.to_string(),
-    })?;
+    let parsed: T =
+        serde_ignored::deserialize(value, |p| unknown.push(p.to_string())).map_err(|e| {
+            ServiceError::Invalid {
+                field: "body".into(),
+                message: e.to_string(),
+            }
+        })?;
     if let Some(p) = unknown.first() {
         return Err(ServiceError::Invalid {
             field: p.clone(),
@@ -87,12 +100,18 @@ fn printable(field: &str, v: &str, max: usize) -> Result<(), ServiceError> {
 pub fn parse_findings(bytes: &[u8]) -> Result<Vec<Finding>, ServiceError> {
     let body: FindingsBody = strict(bytes)?;
     if body.findings.is_empty() {
-        return Err(ServiceError::Invalid { field: "findings".into(), message: "empty batch".into() });
+        return Err(ServiceError::Invalid {
+            field: "findings".into(),
+            message: "empty batch".into(),
+        });
     }
     if body.findings.len() > MAX_BATCH {
         return Err(ServiceError::Invalid {
             field: "findings".into(),
-            message: format!("{} findings; at most {MAX_BATCH} per request", body.findings.len()),
+            message: format!(
+                "{} findings; at most {MAX_BATCH} per request",
+                body.findings.len()
+            ),
         });
     }
     let mut out = body.findings;
@@ -100,15 +119,33 @@ pub fn parse_findings(bytes: &[u8]) -> Result<Vec<Finding>, ServiceError> {
         if f.id.is_empty() {
             f.assign_id();
         }
-        if f.id.len() > 128 || !f.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(ServiceError::Invalid { field: format!("findings[{i}].id"), message: "must be 1..=128 characters [A-Za-z0-9_-]".into() });
+        if f.id.len() > 128
+            || !f
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ServiceError::Invalid {
+                field: format!("findings[{i}].id"),
+                message: "must be 1..=128 characters [A-Za-z0-9_-]".into(),
+            });
         }
         printable(&format!("findings[{i}].detector"), &f.detector, 64)?;
         if f.last_seen < f.first_seen {
-            return Err(ServiceError::Invalid { field: format!("findings[{i}].last_seen"), message: "before first_seen".into() });
+            return Err(ServiceError::Invalid {
+                field: format!("findings[{i}].last_seen"),
+                message: "before first_seen".into(),
+            });
         }
-        if f.reasons.len() > 64 || f.evidence.methods.len() > 256 || f.evidence.files.len() > 256 || f.evidence.extra.len() > 64 {
-            return Err(ServiceError::Invalid { field: format!("findings[{i}]"), message: "too many reasons, methods, files or extra entries".into() });
+        if f.reasons.len() > 64
+            || f.evidence.methods.len() > 256
+            || f.evidence.files.len() > 256
+            || f.evidence.extra.len() > 64
+        {
+            return Err(ServiceError::Invalid {
+                field: format!("findings[{i}]"),
+                message: "too many reasons, methods, files or extra entries".into(),
+            });
         }
         if let Some(h) = &f.host {
             printable(&format!("findings[{i}].host"), h, 255)?;
@@ -122,11 +159,17 @@ pub fn parse_heartbeat(bytes: &[u8]) -> Result<Heartbeat, ServiceError> {
     let hb: Heartbeat = strict(bytes)?;
     printable("host", &hb.host, 255)?;
     if hb.addresses.len() > 64 || hb.macs.len() > 64 {
-        return Err(ServiceError::Invalid { field: "addresses".into(), message: "at most 64 addresses and 64 MACs".into() });
+        return Err(ServiceError::Invalid {
+            field: "addresses".into(),
+            message: "at most 64 addresses and 64 MACs".into(),
+        });
     }
     for (i, m) in hb.macs.iter().enumerate() {
         if super::netaddr::normalize_mac(m).is_none() {
-            return Err(ServiceError::Invalid { field: format!("macs[{i}]"), message: format!("{m:?} is not a MAC address") });
+            return Err(ServiceError::Invalid {
+                field: format!("macs[{i}]"),
+                message: format!("{m:?} is not a MAC address"),
+            });
         }
     }
     Ok(hb)
@@ -138,23 +181,39 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let e = parse_findings(br#"{"findings":[],"extra":1}"#).unwrap_err().to_string();
+        let e = parse_findings(br#"{"findings":[],"extra":1}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("extra"), "{e}");
-        let mut f = Finding::new("stratum", minetrace_core::FindingKind::Network, minetrace_core::Timestamp(1));
+        let mut f = Finding::new(
+            "stratum",
+            minetrace_core::FindingKind::Network,
+            minetrace_core::Timestamp(1),
+        );
         f.assign_id();
         let mut v = serde_json::to_value(&f).unwrap();
         v["evidence"]["bogus"] = 1.into();
         let body = serde_json::json!({"findings": [v]}).to_string();
         let e = parse_findings(body.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("findings.0.evidence.bogus") || e.contains("bogus"), "{e}");
+        assert!(
+            e.contains("findings.0.evidence.bogus") || e.contains("bogus"),
+            "{e}"
+        );
     }
 
     #[test]
     fn nul_and_bad_ids_are_refused() {
-        let mut f = Finding::new("stratum", minetrace_core::FindingKind::Network, minetrace_core::Timestamp(1));
+        let mut f = Finding::new(
+            "stratum",
+            minetrace_core::FindingKind::Network,
+            minetrace_core::Timestamp(1),
+        );
         f.host = Some("a\0b".into());
         let body = serde_json::json!({"findings": [f]}).to_string();
-        assert!(parse_findings(body.as_bytes()).unwrap_err().to_string().contains("NUL"));
+        assert!(parse_findings(body.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("NUL"));
         f.host = None;
         f.id = "'; DROP TABLE findings; --".into();
         let body = serde_json::json!({"findings": [f]}).to_string();

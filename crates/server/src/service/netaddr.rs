@@ -43,7 +43,9 @@ impl Cidr {
         };
         let c = Cidr { v6, base, prefix };
         if base & !c.mask() != 0 {
-            return Err(format!("{s:?}: address has bits set beyond the /{prefix} prefix"));
+            return Err(format!(
+                "{s:?}: address has bits set beyond the /{prefix} prefix"
+            ));
         }
         Ok(c)
     }
@@ -73,7 +75,12 @@ impl std::fmt::Display for Cidr {
         if self.v6 {
             write!(f, "{}/{}", std::net::Ipv6Addr::from(self.base), self.prefix)
         } else {
-            write!(f, "{}/{}", std::net::Ipv4Addr::from(self.base as u32), self.prefix)
+            write!(
+                f,
+                "{}/{}",
+                std::net::Ipv4Addr::from(self.base as u32),
+                self.prefix
+            )
         }
     }
 }
@@ -83,7 +90,10 @@ pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            v4.is_private() || v4.is_link_local() || v4.is_loopback() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+            v4.is_private()
+                || v4.is_link_local()
+                || v4.is_loopback()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
@@ -95,7 +105,10 @@ pub fn is_private(ip: IpAddr) -> bool {
 /// Normalises a MAC address to lower-case colon form; `None` when it is not one.
 pub fn normalize_mac(s: &str) -> Option<String> {
     let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    let seps = s.chars().filter(|c| !c.is_ascii_hexdigit()).all(|c| matches!(c, ':' | '-' | '.'));
+    let seps = s
+        .chars()
+        .filter(|c| !c.is_ascii_hexdigit())
+        .all(|c| matches!(c, ':' | '-' | '.'));
     if hex.len() != 12 || !seps {
         return None;
     }
@@ -119,8 +132,13 @@ mod tests {
         assert!(Cidr::parse("nonsense").is_err());
         let v6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8:1::5".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
-        assert_eq!(Cidr::parse("10.1.0.0/16").unwrap().to_string(), "10.1.0.0/16");
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        assert_eq!(
+            Cidr::parse("10.1.0.0/16").unwrap().to_string(),
+            "10.1.0.0/16"
+        );
     }
 
     #[test]
@@ -128,7 +146,10 @@ mod tests {
         assert!(is_private("192.168.1.5".parse().unwrap()));
         assert!(is_private("100.64.0.1".parse().unwrap()));
         assert!(!is_private("203.0.113.5".parse().unwrap()));
-        assert_eq!(normalize_mac("AA-BB-CC-00-11-22").as_deref(), Some("aa:bb:cc:00:11:22"));
+        assert_eq!(
+            normalize_mac("AA-BB-CC-00-11-22").as_deref(),
+            Some("aa:bb:cc:00:11:22")
+        );
         assert_eq!(normalize_mac("aa:bb:cc:00:11"), None);
         assert_eq!(normalize_mac("aa:bb:cc:00:11:2z"), None);
     }

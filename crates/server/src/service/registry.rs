@@ -37,22 +37,51 @@ pub fn import_csv(store: &Store, table: &str, text: &str) -> Result<usize, Regis
     let cols: &[&str] = match table {
         "units" => &["name", "region", "unit_type", "contact"],
         "ranges" => &["cidr", "unit", "note"],
-        "hosts" => &["name", "unit", "owner", "owner_contact", "admin", "admin_contact", "ips", "macs"],
-        "projects" => &["name", "unit", "host", "account", "start", "end", "approver"],
-        other => return Err(err(format!("unknown table {other:?} (one of {})", TABLES.join(", ")))),
+        "hosts" => &[
+            "name",
+            "unit",
+            "owner",
+            "owner_contact",
+            "admin",
+            "admin_contact",
+            "ips",
+            "macs",
+        ],
+        "projects" => &[
+            "name", "unit", "host", "account", "start", "end", "approver",
+        ],
+        other => {
+            return Err(err(format!(
+                "unknown table {other:?} (one of {})",
+                TABLES.join(", ")
+            )))
+        }
     };
     let rows = csv::records(text, cols).map_err(err)?;
     let mut n = 0;
     for (line, r) in rows {
-        let get = |k: &str| r.iter().find(|(h, _)| h == k).map(|(_, v)| v.as_str()).unwrap_or("");
+        let get = |k: &str| {
+            r.iter()
+                .find(|(h, _)| h == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("")
+        };
         let with_row = |e: StoreError| err(format!("row {line}: {e}"));
         match table {
             "units" => {
                 if get("name").is_empty() {
                     return Err(err(format!("row {line}: name is empty")));
                 }
-                let region = if get("region").is_empty() { "unassigned" } else { get("region") };
-                let kind = if get("unit_type").is_empty() { "other" } else { get("unit_type") };
+                let region = if get("region").is_empty() {
+                    "unassigned"
+                } else {
+                    get("region")
+                };
+                let kind = if get("unit_type").is_empty() {
+                    "other"
+                } else {
+                    get("unit_type")
+                };
                 store
                     .upsert_unit(get("name"), region, kind, opt(get("contact")).as_deref())
                     .map_err(with_row)?;
@@ -65,13 +94,27 @@ pub fn import_csv(store: &Store, table: &str, text: &str) -> Result<usize, Regis
             }
             "hosts" => {
                 let mut ips = Vec::new();
-                for a in get("ips").split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                    let ip: std::net::IpAddr = a.parse().map_err(|_| err(format!("row {line}: {a:?} is not an IP address")))?;
+                for a in get("ips")
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    let ip: std::net::IpAddr = a
+                        .parse()
+                        .map_err(|_| err(format!("row {line}: {a:?} is not an IP address")))?;
                     ips.push(ip.to_string());
                 }
                 let mut macs = Vec::new();
-                for m in get("macs").split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                    macs.push(normalize_mac(m).ok_or_else(|| err(format!("row {line}: {m:?} is not a MAC address")))?);
+                for m in get("macs")
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
+                    macs.push(
+                        normalize_mac(m).ok_or_else(|| {
+                            err(format!("row {line}: {m:?} is not a MAC address"))
+                        })?,
+                    );
                 }
                 store
                     .upsert_host(&Host {
@@ -89,13 +132,17 @@ pub fn import_csv(store: &Store, table: &str, text: &str) -> Result<usize, Regis
                     .map_err(with_row)?;
             }
             _ => {
-                let starts = parse_time(get("start")).ok_or_else(|| err(format!("row {line}: unreadable start")))?;
-                let ends = parse_time(get("end")).ok_or_else(|| err(format!("row {line}: unreadable end")))?;
+                let starts = parse_time(get("start"))
+                    .ok_or_else(|| err(format!("row {line}: unreadable start")))?;
+                let ends = parse_time(get("end"))
+                    .ok_or_else(|| err(format!("row {line}: unreadable end")))?;
                 if ends < starts {
                     return Err(err(format!("row {line}: end before start")));
                 }
                 if get("host").is_empty() && get("account").is_empty() {
-                    return Err(err(format!("row {line}: a project names a host or an account")));
+                    return Err(err(format!(
+                        "row {line}: a project names a host or an account"
+                    )));
                 }
                 store
                     .add_project(&Project {
@@ -128,7 +175,12 @@ pub fn export_csv(store: &Store, table: &str) -> Result<String, RegistryError> {
         "units" => {
             out.push_str(&csv::line(&["name", "region", "unit_type", "contact"]));
             for u in store.list_units()? {
-                out.push_str(&csv::line(&[&u.name, &u.region, &u.unit_type, &o(&u.contact)]));
+                out.push_str(&csv::line(&[
+                    &u.name,
+                    &u.region,
+                    &u.unit_type,
+                    &o(&u.contact),
+                ]));
             }
         }
         "ranges" => {
@@ -138,7 +190,16 @@ pub fn export_csv(store: &Store, table: &str) -> Result<String, RegistryError> {
             }
         }
         "hosts" => {
-            out.push_str(&csv::line(&["name", "unit", "owner", "owner_contact", "admin", "admin_contact", "ips", "macs"]));
+            out.push_str(&csv::line(&[
+                "name",
+                "unit",
+                "owner",
+                "owner_contact",
+                "admin",
+                "admin_contact",
+                "ips",
+                "macs",
+            ]));
             for h in store.list_hosts()? {
                 out.push_str(&csv::line(&[
                     &h.name,
@@ -153,7 +214,9 @@ pub fn export_csv(store: &Store, table: &str) -> Result<String, RegistryError> {
             }
         }
         "projects" => {
-            out.push_str(&csv::line(&["name", "unit", "host", "account", "start", "end", "approver"]));
+            out.push_str(&csv::line(&[
+                "name", "unit", "host", "account", "start", "end", "approver",
+            ]));
             for p in store.list_projects()? {
                 out.push_str(&csv::line(&[
                     &p.name,
@@ -177,7 +240,10 @@ pub fn export_csv(store: &Store, table: &str) -> Result<String, RegistryError> {
 }
 
 /// The unit owning `ip` by longest-prefix match over `ranges`.
-pub fn unit_for(ranges: &[(Cidr, i64, String)], ip: std::net::IpAddr) -> Option<(i64, String, Cidr)> {
+pub fn unit_for(
+    ranges: &[(Cidr, i64, String)],
+    ip: std::net::IpAddr,
+) -> Option<(i64, String, Cidr)> {
     ranges
         .iter()
         .filter(|(c, _, _)| c.contains(ip))

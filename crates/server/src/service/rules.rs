@@ -21,7 +21,13 @@ pub const BUILTIN_FACTS: &[&str] = &[
 ];
 
 /// Classes a rule may propose.
-pub const CLASSES: &[&str] = &["active", "passive", "research", "false-positive", "undetermined"];
+pub const CLASSES: &[&str] = &[
+    "active",
+    "passive",
+    "research",
+    "false-positive",
+    "undetermined",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +54,10 @@ pub struct Rules {
 #[non_exhaustive]
 pub enum RulesError {
     #[error("{source_name}: {message}")]
-    Invalid { source_name: String, message: String },
+    Invalid {
+        source_name: String,
+        message: String,
+    },
 }
 
 /// Facts that hold for a case, each with the evidence that made it hold.
@@ -165,7 +174,10 @@ mod tests {
         let rules = Rules::parse(DEFAULT_RULES, "embedded").unwrap();
         let mut f = Facts::default();
         f.set("host-evidence", "1 host finding");
-        f.set("interactive-login", "xmrig started by li.wei via sshd from 10.0.0.8");
+        f.set(
+            "interactive-login",
+            "xmrig started by li.wei via sshd from 10.0.0.8",
+        );
         let p = rules.classify(&f);
         assert_eq!(p.class, "active");
         assert!(p.reasons.iter().any(|r| r.contains("li.wei")));

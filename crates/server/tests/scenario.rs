@@ -1,0 +1,316 @@
+//! A unit mining behind a NAT: registry, NAT and DHCP logs, a sensor outside the NAT, an agent
+//! on the mining host -> one case naming unit, host, process, account, class and reasons; a
+//! second host with the same wallet joins the campaign; workflow, recurrence, evidence.
+
+mod common;
+use common::*;
+use minetrace_store::Role;
+
+const CT: &str = "application/json";
+
+fn post(url: &str, path: &str, token: &str, body: &str, ct: &str) -> serde_json::Value {
+    let (st, txt) = call(url, "POST", path, Some(token), Some(body.as_bytes()), ct);
+    assert_eq!(st, 200, "{path}: {txt}");
+    json(&txt)
+}
+
+#[test]
+fn unit_behind_nat_becomes_one_attributed_case_and_a_campaign() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let (_, admin) = store.create_source("regulator", Role::Admin).unwrap();
+        let (_, sensor) = store.create_source("isp-sensor", Role::Sensor).unwrap();
+        let (_, agent) = store.create_source("agent-gpu-01", Role::Agent).unwrap();
+
+        // Registry by CSV.
+        post(
+            &url,
+            "/api/v1/registry/units/csv",
+            &admin,
+            "name,region,unit_type,contact\nNorth College,North,university,it@college.example\n",
+            "text/csv",
+        );
+        post(&url, "/api/v1/registry/ranges/csv", &admin, "cidr,unit,note\n203.0.113.0/24,North College,public NAT pool\n192.168.10.0/24,North College,lab LAN\n", "text/csv");
+        post(&url, "/api/v1/registry/hosts/csv", &admin,
+            "name,unit,owner,owner_contact,admin,admin_contact,ips,macs\ngpu-01,North College,GPU lab,lab@college.example,li.wei,li.wei@college.example,,AA:BB:CC:00:00:01\ngpu-02,North College,GPU lab,,zhang.min,,,aa:bb:cc:00:00:02\n",
+            "text/csv");
+        let exported = call(
+            &url,
+            "GET",
+            "/api/v1/registry/hosts/csv",
+            Some(&admin),
+            None,
+            CT,
+        )
+        .1;
+        assert!(
+            exported.contains("gpu-01") && exported.contains("aa:bb:cc:00:00:01"),
+            "{n}: {exported}"
+        );
+
+        // NAT (conntrack) and DHCP (ISC) logs.
+        let t0s = T0 / 1_000_000;
+        let conntrack = format!(
+            "[{}.000000]     [NEW] tcp      6 120 SYN_SENT src=192.168.10.20 dst=192.0.2.10 sport=51000 dport=3333 [UNREPLIED] src=192.0.2.10 dst=203.0.113.5 sport=3333 dport=40001\n",
+            t0s - 5
+        );
+        let r = post(
+            &url,
+            "/api/v1/registry/nat?format=conntrack",
+            &admin,
+            &conntrack,
+            "text/plain",
+        );
+        assert_eq!(r["imported"], 1, "{n}");
+        let leases = "lease 192.168.10.20 {\n  starts 3 2024/01/10 08:00:00;\n  ends 3 2024/01/10 20:00:00;\n  hardware ethernet aa:bb:cc:00:00:01;\n}\nlease 192.168.10.21 {\n  starts 3 2024/01/10 08:00:00;\n  ends 3 2024/01/10 20:00:00;\n  hardware ethernet aa:bb:cc:00:00:02;\n}\n";
+        assert_eq!(
+            post(
+                &url,
+                "/api/v1/registry/dhcp?format=isc",
+                &admin,
+                leases,
+                "text/plain"
+            )["imported"],
+            2
+        );
+
+        // Sensor outside the NAT sees the public address; the agent reports the process.
+        let net = network_finding("203.0.113.5:40001", T0);
+        let got = minetrace_client::submit_findings(&url, &sensor, &[net.clone()]).unwrap();
+        assert_eq!(got.accepted, 1);
+        let client = minetrace_client::Client::new(&url, &agent).unwrap();
+        client
+            .heartbeat(&minetrace_client::Heartbeat {
+                host: "gpu-01".into(),
+                addresses: vec!["192.168.10.20".parse().unwrap()],
+                ..Default::default()
+            })
+            .unwrap();
+        s.settle();
+        client
+            .submit(&[host_finding("gpu-01", T0 + 30_000_000)])
+            .unwrap();
+        s.settle();
+
+        let cases = json(&call(&url, "GET", "/api/v1/cases", Some(&admin), None, CT).1);
+        let list = cases["cases"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{n}: one case: {cases}");
+        let id = list[0]["id"].as_i64().unwrap();
+        let shown = json(
+            &call(
+                &url,
+                "GET",
+                &format!("/api/v1/cases/{id}"),
+                Some(&admin),
+                None,
+                CT,
+            )
+            .1,
+        );
+        let c = &shown["case"];
+        assert_eq!(c["unit_name"], "North College", "{n}: {shown}");
+        assert_eq!(c["host_name"], "gpu-01");
+        assert_eq!(c["public_ip"], "203.0.113.5");
+        assert_eq!(c["client_ip"], "192.168.10.20");
+        assert_eq!(c["mac"], "aa:bb:cc:00:00:01");
+        assert_eq!(c["process"], "xmrig (pid 4242)");
+        assert_eq!(c["account"], "li.wei");
+        assert_eq!(c["proposed_class"], "active");
+        let reasons = c["reasons"].to_string();
+        assert!(
+            reasons.contains("login session") && reasons.contains("li.wei"),
+            "{n}: {reasons}"
+        );
+        assert!(
+            reasons.contains("admin-account"),
+            "{n}: registered admin noted: {reasons}"
+        );
+        assert_eq!(shown["timeline"].as_array().unwrap().len(), 2);
+        let steps = shown["events"].to_string();
+        assert!(
+            steps.contains("NAT log") && steps.contains("DHCP lease"),
+            "{n}: {steps}"
+        );
+        assert!(c["estimate"]["hashrate_hps"].as_f64().unwrap() > 0.0);
+
+        // Second host, same wallet, seen by a sensor inside the NAT -> same campaign.
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[network_finding("192.168.10.21:52000", T0 + 10_000_000)],
+        )
+        .unwrap();
+        s.settle();
+        let cases = json(&call(&url, "GET", "/api/v1/cases", Some(&admin), None, CT).1);
+        let list = cases["cases"].as_array().unwrap().clone();
+        assert_eq!(list.len(), 2, "{n}");
+        assert_eq!(list[1]["host_name"], "gpu-02");
+        assert_eq!(
+            list[0]["campaign_id"], list[1]["campaign_id"],
+            "{n}: one campaign"
+        );
+        assert_eq!(
+            list[1]["proposed_class"], "undetermined",
+            "{n}: network evidence only"
+        );
+        let camp = json(&call(&url, "GET", "/api/v1/campaigns", Some(&admin), None, CT).1);
+        assert_eq!(camp["campaigns"][0]["hosts"], 2, "{n}: {camp}");
+        assert!(
+            list[1]["flags"].to_string().contains("2 machines"),
+            "{n}: {}",
+            list[1]
+        );
+
+        // Workflow, closure and recurrence.
+        let patch = |b: &str| {
+            call(
+                &url,
+                "PATCH",
+                &format!("/api/v1/cases/{id}"),
+                Some(&admin),
+                Some(b.as_bytes()),
+                CT,
+            )
+        };
+        assert_eq!(
+            patch(r#"{"status":"rectifying"}"#).0,
+            400,
+            "{n}: detected -> rectifying refused"
+        );
+        assert_eq!(
+            patch(r#"{"status":"confirmed"}"#).0,
+            400,
+            "{n}: confirm needs a class"
+        );
+        assert_eq!(
+            patch(r#"{"status":"investigating","assignee":"inspector-7"}"#).0,
+            200
+        );
+        assert_eq!(patch(r#"{"status":"confirmed","class":"active"}"#).0, 200);
+        assert_eq!(patch(r#"{"status":"rectifying"}"#).0, 200);
+        assert_eq!(
+            patch(r#"{"status":"closed","note":"miner removed"}"#).0,
+            200
+        );
+        assert_eq!(patch(r#"{"bogus":1}"#).0, 400);
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[network_finding("203.0.113.5:40001", T0 + 1_000_000)],
+        )
+        .unwrap();
+        s.settle();
+        let again = json(
+            &call(
+                &url,
+                "GET",
+                &format!("/api/v1/cases/{id}"),
+                Some(&admin),
+                None,
+                CT,
+            )
+            .1,
+        );
+        assert_eq!(again["case"]["status"], "detected", "{n}: reopened");
+        assert_eq!(again["case"]["recurrence"], 1);
+
+        // Evidence bundle from the API verifies offline.
+        let (st, bundle) = call(
+            &url,
+            "GET",
+            &format!("/api/v1/cases/{id}/evidence"),
+            Some(&admin),
+            None,
+            CT,
+        );
+        assert_eq!(st, 200);
+        let v = minetrace_store::bundle::verify(bundle.as_bytes(), Some(&store.key().public_hex()))
+            .unwrap();
+        assert!(v.records >= 8, "{n}: {v:?}");
+        assert_eq!(
+            json(&call(&url, "GET", "/api/v1/ledger/verify", Some(&admin), None, CT).1)["ok"],
+            true
+        );
+    }
+}
+
+#[test]
+fn silent_agent_is_flagged_blind_or_tampered() {
+    for env in servers() {
+        let s = &env.server;
+        let url = s.url();
+        let store = s.state.store.clone();
+        let (_, sensor) = store.create_source("sensor", Role::Sensor).unwrap();
+        let (_, agent) = store.create_source("agent", Role::Agent).unwrap();
+        // The agent knows the host's address and reports no mining.
+        minetrace_client::Client::new(&url, &agent)
+            .unwrap()
+            .heartbeat(&minetrace_client::Heartbeat {
+                host: "web-07".into(),
+                addresses: vec!["10.5.0.7".parse().unwrap()],
+                findings: Some(0),
+                ..Default::default()
+            })
+            .unwrap();
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[network_finding(
+                "10.5.0.7:45000",
+                minetrace_core::Timestamp::now().0,
+            )],
+        )
+        .unwrap();
+        s.settle();
+        let c = &store.list_cases(&Default::default()).unwrap()[0];
+        assert_eq!(c.host_name.as_deref(), Some("web-07"), "{}", env.name);
+        assert!(
+            c.flags
+                .iter()
+                .any(|f| f.contains("agent blind or tampered")),
+            "{}: {:?}",
+            env.name,
+            c.flags
+        );
+    }
+}
+
+#[test]
+fn spool_keeps_findings_through_an_outage_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let mut down = minetrace_client::Client::new(&dead_url, "mt1_x").unwrap();
+    down.attempts = 1;
+    let spool = minetrace_client::Spool::open(spool_dir.path()).unwrap();
+    let batch: Vec<_> = (0..2500)
+        .map(|i| network_finding(&format!("10.0.{}.{}:4000", i / 200, i % 200 + 1), T0 + i))
+        .collect();
+    let r = spool.submit_or_spool(&down, &batch).unwrap();
+    assert_eq!(r, minetrace_client::SpoolResult::Spooled(2500));
+    assert_eq!(spool.pending().unwrap(), 2500);
+
+    let server =
+        minetrace_server::spawn_background(minetrace_server::ServeOptions::new(dir.path()))
+            .unwrap();
+    let (_, token) = server
+        .state
+        .store
+        .create_source("sensor", Role::Sensor)
+        .unwrap();
+    let up = minetrace_client::Client::new(&server.url(), &token).unwrap();
+    // Pretend part was delivered before a crash: the drain must not duplicate it.
+    up.submit(&batch[..700]).unwrap();
+    let d = spool.drain(&up).unwrap();
+    assert_eq!(d.sent, 2500);
+    assert_eq!(d.accepted + d.duplicates, 2500);
+    assert_eq!(d.accepted, 1800);
+    assert_eq!(spool.pending().unwrap(), 0);
+    assert_eq!(server.state.store.count_findings().unwrap(), 2500);
+    assert_eq!(spool.drain(&up).unwrap().sent, 0);
+}
