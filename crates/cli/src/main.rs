@@ -42,6 +42,16 @@ enum Command {
     Sensor(commands::sensor::Args),
     /// List the built-in detectors.
     Detectors(commands::detectors::Args),
+    /// Run the server: ingest, asset registry, correlation into cases, evidence ledger.
+    Server(commands::server::Args),
+    /// Enrol, list and revoke sensor, agent and operator tokens.
+    Token(commands::token::Args),
+    /// List, show and update cases on a server.
+    Cases(commands::cases::Args),
+    /// Export a case's evidence bundle, or verify one offline.
+    Evidence(commands::evidence::Args),
+    /// Check a configuration file.
+    Config(commands::config::Args),
     /// Read flow records (files or a NetFlow/IPFIX collector) and find mining by its traffic shape.
     Flows(commands::flows::Args),
 }
@@ -57,6 +67,11 @@ fn main() -> ExitCode {
         Command::Agent(a) => commands::agent::run(a),
         Command::Sensor(a) => commands::sensor::run(a),
         Command::Detectors(a) => commands::detectors::run(a),
+        Command::Server(a) => commands::server::run(a),
+        Command::Token(a) => commands::token::run(a),
+        Command::Cases(a) => commands::cases::run(a),
+        Command::Evidence(a) => commands::evidence::run(a),
+        Command::Config(a) => commands::config::run(a),
         Command::Flows(a) => commands::flows::run(a),
     };
     match result {

@@ -9,3 +9,8 @@ pub mod flows;
 pub mod scan;
 pub mod sensor;
 pub mod simulate;
+pub mod cases;
+pub mod config;
+pub mod evidence;
+pub mod server;
+pub mod token;
