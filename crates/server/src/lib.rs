@@ -104,6 +104,8 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     pub queue_capacity: usize,
     pub silent_after_secs: u64,
+    /// Run the correlation worker in this process (off for ingest-only replicas).
+    pub correlator: bool,
 }
 
 impl ServeOptions {
@@ -119,6 +121,7 @@ impl ServeOptions {
             max_body_bytes: config::default_body(),
             queue_capacity: config::default_queue(),
             silent_after_secs: config::default_silent(),
+            correlator: true,
         }
     }
 
@@ -381,7 +384,11 @@ pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError
         message: e.to_string(),
     })?;
     let stop = Arc::new(AtomicBool::new(false));
-    let worker = spawn_correlator(state.clone(), stop.clone());
+    let worker = if o.correlator {
+        spawn_correlator(state.clone(), stop.clone())
+    } else {
+        std::thread::spawn(|| {})
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = http::router(state.clone());
     let tls = o.tls.clone();

@@ -153,6 +153,14 @@ pub trait Backend: Send + Sync {
         &self,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Runs read-only work; backends may use a separate connection so reads never wait for the
+    /// writer. The default is an ordinary transaction.
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.transaction(f)
+    }
     /// Serialises ledger appends across writers for the rest of the transaction.
     fn lock_ledger(&self, tx: &mut dyn Tx) -> Result<(), StoreError>;
 }

@@ -245,3 +245,13 @@ pub struct Stats {
     pub sources_silent: i64,
     pub campaigns: i64,
 }
+
+/// One case change in a batch ([`crate::Store::save_cases`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseChange {
+    pub case: Case,
+    pub link_findings: Vec<String>,
+    pub actor: String,
+    pub event_kind: String,
+    pub detail: serde_json::Value,
+}

@@ -9,9 +9,48 @@ use rusqlite::{Connection, ToSql};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// A first-come first-served lock: the writer connection is shared by ingest requests and the
+/// correlator, and a plain mutex lets busy ingest threads starve the correlator.
+struct FairLock {
+    tickets: Mutex<(u64, u64)>,
+    turn: std::sync::Condvar,
+}
+
+struct Turn<'a>(&'a FairLock);
+
+impl FairLock {
+    fn new() -> Self {
+        FairLock {
+            tickets: Mutex::new((0, 0)),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+    fn wait(&self) -> Result<Turn<'_>, StoreError> {
+        let mut t = self.tickets.lock().map_err(|_| StoreError::Poisoned)?;
+        let mine = t.0;
+        t.0 += 1;
+        while t.1 != mine {
+            t = self.turn.wait(t).map_err(|_| StoreError::Poisoned)?;
+        }
+        Ok(Turn(self))
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.0.tickets.lock() {
+            t.1 += 1;
+        }
+        self.0.turn.notify_all();
+    }
+}
+
 pub struct SqliteBackend {
     path: PathBuf,
+    order: FairLock,
     conn: Mutex<Connection>,
+    /// A second connection for reads: in WAL mode readers do not wait for the writer.
+    reader: Mutex<Option<Connection>>,
 }
 
 impl SqliteBackend {
@@ -32,7 +71,9 @@ impl SqliteBackend {
             .map_err(err)?;
         Ok(SqliteBackend {
             path: path.to_path_buf(),
+            order: FairLock::new(),
             conn: Mutex::new(conn),
+            reader: Mutex::new(None),
         })
     }
 
@@ -121,9 +162,33 @@ impl Backend for SqliteBackend {
         &self,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let _turn = self.order.wait()?;
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql_err("BEGIN", e))?;
+        {
+            let mut t = SqliteTx(&tx);
+            f(&mut t)?;
+        }
+        tx.commit().map_err(|e| sql_err("COMMIT", e))
+    }
+
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut slot = self.reader.lock().map_err(|_| StoreError::Poisoned)?;
+        if slot.is_none() {
+            // Opened after migrations ran on the writer, so it sees the schema.
+            let c = Connection::open(&self.path).map_err(|e| sql_err("open reader", e))?;
+            c.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(|e| sql_err("busy_timeout", e))?;
+            *slot = Some(c);
+        }
+        let conn = slot.as_mut().ok_or(StoreError::Poisoned)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
             .map_err(|e| sql_err("BEGIN", e))?;
         {
             let mut t = SqliteTx(&tx);

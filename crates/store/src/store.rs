@@ -230,6 +230,20 @@ impl Store {
         out.ok_or(StoreError::Poisoned)
     }
 
+    fn rtx<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.backend.read(&mut |tx| {
+            let f = f.take().ok_or(StoreError::Poisoned)?;
+            out = Some(f(tx)?);
+            Ok(())
+        })?;
+        out.ok_or(StoreError::Poisoned)
+    }
+
     fn append(
         &self,
         tx: &mut dyn Tx,
@@ -304,7 +318,7 @@ impl Store {
     }
 
     pub fn list_sources(&self) -> Result<Vec<Source>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!("SELECT {SOURCE_COLS} FROM sources ORDER BY id LIMIT {MAX_LIST}"),
                 &[],
@@ -341,7 +355,7 @@ impl Store {
     /// The active source holding this token, if any.
     pub fn authenticate(&self, token: &str) -> Result<Option<Source>, StoreError> {
         let hashed = hash_token(token);
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!(
                     "SELECT {SOURCE_COLS} FROM sources WHERE token_sha256 = ? AND revoked_at IS NULL"
@@ -469,7 +483,7 @@ impl Store {
 
     /// Latest heartbeat time (server clock) of an agent reporting for `host`.
     pub fn last_heartbeat(&self, host: &str) -> Result<Option<i64>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 "SELECT MAX(at) FROM heartbeats WHERE host = ?",
                 &[host.into()],
@@ -541,7 +555,7 @@ impl Store {
     }
 
     pub fn attachment(&self, sha256: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 "SELECT sha256, size, name, media_type, finding_id, ledger_seq, data FROM attachments WHERE sha256 = ?",
                 &[sha256.into()],
@@ -557,7 +571,7 @@ impl Store {
 
     /// Findings not yet correlated, oldest first.
     pub fn pending_findings(&self, limit: i64) -> Result<Vec<StoredFinding>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!(
                     "SELECT {FINDING_COLS} WHERE f.correlated = 0 ORDER BY f.received_at, f.ledger_seq LIMIT ?"
@@ -571,7 +585,7 @@ impl Store {
     }
 
     pub fn finding(&self, id: &str) -> Result<Option<StoredFinding>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!("SELECT {FINDING_COLS} WHERE f.id = ?"),
                 &[id.into()],
@@ -582,7 +596,7 @@ impl Store {
 
     /// Findings of other hosts or addresses that used this wallet (campaign membership).
     pub fn count_findings(&self) -> Result<i64, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query("SELECT COUNT(*) FROM findings", &[])?;
             rows.first().map_or(Ok(0), |r| r.int(0))
         })
@@ -615,7 +629,7 @@ impl Store {
     }
 
     pub fn list_units(&self) -> Result<Vec<Unit>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!("SELECT id, name, region, unit_type, contact FROM units ORDER BY region, name LIMIT {MAX_LIST}"),
                 &[],
@@ -648,7 +662,7 @@ impl Store {
     }
 
     pub fn list_ranges(&self) -> Result<Vec<IpRange>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!(
                     "SELECT r.id, r.cidr, r.unit_id, u.name, r.note FROM ranges r JOIN units u ON u.id = r.unit_id \
@@ -678,7 +692,7 @@ impl Store {
     }
 
     pub fn list_hosts(&self) -> Result<Vec<Host>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!("SELECT {HOST_COLS} ORDER BY h.name LIMIT {MAX_LIST}"),
                 &[],
@@ -688,7 +702,7 @@ impl Store {
     }
 
     pub fn host_by_name(&self, name: &str) -> Result<Option<Host>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!("SELECT {HOST_COLS} WHERE h.name = ?"),
                 &[name.into()],
@@ -699,7 +713,7 @@ impl Store {
 
     /// Hosts holding an address: `kind` is `ip` or `mac`.
     pub fn hosts_by_addr(&self, kind: &str, value: &str) -> Result<Vec<Host>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!(
                     "SELECT {HOST_COLS} WHERE h.id IN (SELECT host_id FROM host_addrs WHERE kind = ? AND value = ?) \
@@ -736,7 +750,7 @@ impl Store {
     }
 
     pub fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!(
                     "SELECT p.id, p.name, u.name, p.host, p.account, p.starts, p.ends, p.approver \
@@ -795,7 +809,7 @@ impl Store {
         at: i64,
         slack: i64,
     ) -> Result<Option<NatMapping>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 "SELECT public_ip, public_port, private_ip, private_port, protocol, starts, ends, origin \
                  FROM nat_map WHERE public_ip = ? AND public_port = ? AND starts <= ? AND ends >= ? \
@@ -848,7 +862,7 @@ impl Store {
 
     /// The lease that held `ip` at `at` (latest start wins).
     pub fn lease_at(&self, ip: &str, at: i64, slack: i64) -> Result<Option<Lease>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 "SELECT ip, mac, hostname, starts, ends, origin FROM leases \
                  WHERE ip = ? AND starts <= ? AND ends >= ? ORDER BY starts DESC LIMIT 1",
@@ -877,7 +891,7 @@ impl Store {
 
     /// The most recent case for an activity key, whatever its status.
     pub fn case_by_key(&self, key: &str) -> Result<Option<Case>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!(
                     "SELECT {CASE_COLS} FROM cases WHERE activity_key = ? ORDER BY id DESC LIMIT 1"
@@ -889,7 +903,7 @@ impl Store {
     }
 
     pub fn case(&self, id: i64) -> Result<Option<Case>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 &format!("SELECT {CASE_COLS} FROM cases WHERE id = ?"),
                 &[id.into()],
@@ -916,7 +930,7 @@ impl Store {
         sql.push_str(" ORDER BY id LIMIT ? OFFSET ?");
         params.push(filter.limit.unwrap_or(1000).clamp(1, MAX_LIST).into());
         params.push(filter.offset.unwrap_or(0).max(0).into());
-        self.tx(|tx| tx.query(&sql, &params)?.iter().map(case_from).collect())
+        self.rtx(|tx| tx.query(&sql, &params)?.iter().map(case_from).collect())
     }
 
     /// Writes a case (inserting it when `id` is 0), links findings to it, and records the change
@@ -929,68 +943,114 @@ impl Store {
         event_kind: &str,
         detail: &serde_json::Value,
     ) -> Result<CaseEvent, StoreError> {
-        let at = now();
-        case.updated_at = at;
         self.tx(|tx| {
-            let params = case_params(case);
-            if case.id == 0 {
-                let placeholders = vec!["?"; params.len()].join(", ");
-                let cols = CASE_COLS.trim_start_matches("id, ");
-                let rows = tx.query(
-                    &format!("INSERT INTO cases ({cols}) VALUES ({placeholders}) RETURNING id"),
-                    &params,
-                )?;
-                case.id = rows.first().ok_or(StoreError::Poisoned)?.int(0)?;
-            } else {
-                let sets: Vec<String> = CASE_COLS
-                    .split(", ")
-                    .skip(1)
-                    .map(|c| format!("{} = ?", c.trim()))
-                    .collect();
-                let mut p = params;
-                p.push(case.id.into());
-                let n = tx.execute(&format!("UPDATE cases SET {} WHERE id = ?", sets.join(", ")), &p)?;
-                if n == 0 {
-                    return Err(StoreError::NotFound {
-                        what: format!("case {}", case.id),
-                    });
-                }
-            }
-            for id in link_findings {
-                tx.execute(
-                    "UPDATE findings SET case_id = ?, correlated = 1 WHERE id = ?",
-                    &[case.id.into(), id.clone().into()],
-                )?;
-            }
             self.backend.lock_ledger(tx)?;
             let mut chain = head(tx)?;
-            let payload = serde_json::json!({
-                "case": case.id, "actor": actor, "event": event_kind, "detail": detail,
-                "status": case.status, "class": case.class, "proposed_class": case.proposed_class,
-                "findings": link_findings,
-            })
-            .to_string();
-            let seq = self.append(tx, &mut chain, event_kind, &format!("case:{}", case.id), payload)?;
+            self.save_case_tx(
+                tx,
+                &mut chain,
+                case,
+                link_findings,
+                actor,
+                event_kind,
+                detail,
+            )
+        })
+    }
+
+    /// Saves several case changes in one transaction (the correlator's batch).
+    pub fn save_cases(&self, changes: &mut [CaseChange]) -> Result<Vec<CaseEvent>, StoreError> {
+        self.tx(|tx| {
+            self.backend.lock_ledger(tx)?;
+            let mut chain = head(tx)?;
+            let mut out = Vec::with_capacity(changes.len());
+            for c in changes.iter_mut() {
+                out.push(self.save_case_tx(
+                    tx,
+                    &mut chain,
+                    &mut c.case,
+                    &c.link_findings,
+                    &c.actor,
+                    &c.event_kind,
+                    &c.detail,
+                )?);
+            }
+            Ok(out)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn save_case_tx(
+        &self,
+        tx: &mut dyn Tx,
+        chain: &mut Chain,
+        case: &mut Case,
+        link_findings: &[String],
+        actor: &str,
+        event_kind: &str,
+        detail: &serde_json::Value,
+    ) -> Result<CaseEvent, StoreError> {
+        let at = now();
+        case.updated_at = at;
+        let params = case_params(case);
+        if case.id == 0 {
+            let placeholders = vec!["?"; params.len()].join(", ");
+            let cols = CASE_COLS.trim_start_matches("id, ");
             let rows = tx.query(
-                "INSERT INTO case_events (case_id, at, actor, kind, detail, ledger_seq) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                &[
-                    case.id.into(),
-                    at.into(),
-                    actor.into(),
-                    event_kind.into(),
-                    detail.to_string().into(),
-                    seq.into(),
-                ],
+                &format!("INSERT INTO cases ({cols}) VALUES ({placeholders}) RETURNING id"),
+                &params,
             )?;
-            Ok(CaseEvent {
-                id: rows.first().ok_or(StoreError::Poisoned)?.int(0)?,
-                case_id: case.id,
-                at,
-                actor: actor.to_string(),
-                kind: event_kind.to_string(),
-                detail: detail.clone(),
-                ledger_seq: seq,
-            })
+            case.id = rows.first().ok_or(StoreError::Poisoned)?.int(0)?;
+        } else {
+            let sets: Vec<String> = CASE_COLS
+                .split(", ")
+                .skip(1)
+                .map(|c| format!("{} = ?", c.trim()))
+                .collect();
+            let mut p = params;
+            p.push(case.id.into());
+            let n = tx.execute(
+                &format!("UPDATE cases SET {} WHERE id = ?", sets.join(", ")),
+                &p,
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("case {}", case.id),
+                });
+            }
+        }
+        for id in link_findings {
+            tx.execute(
+                "UPDATE findings SET case_id = ?, correlated = 1 WHERE id = ?",
+                &[case.id.into(), id.clone().into()],
+            )?;
+        }
+        let payload = serde_json::json!({
+            "case": case.id, "actor": actor, "event": event_kind, "detail": detail,
+            "status": case.status, "class": case.class, "proposed_class": case.proposed_class,
+            "findings": link_findings,
+        })
+        .to_string();
+        let seq = self.append(tx, chain, event_kind, &format!("case:{}", case.id), payload)?;
+        let rows = tx.query(
+            "INSERT INTO case_events (case_id, at, actor, kind, detail, ledger_seq) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            &[
+                case.id.into(),
+                at.into(),
+                actor.into(),
+                event_kind.into(),
+                detail.to_string().into(),
+                seq.into(),
+            ],
+        )?;
+        Ok(CaseEvent {
+            id: rows.first().ok_or(StoreError::Poisoned)?.int(0)?,
+            case_id: case.id,
+            at,
+            actor: actor.to_string(),
+            kind: event_kind.to_string(),
+            detail: detail.clone(),
+            ledger_seq: seq,
         })
     }
 
@@ -1012,7 +1072,7 @@ impl Store {
         case_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredFinding>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!("SELECT {FINDING_COLS} WHERE f.case_id = ? ORDER BY f.first_seen, f.ledger_seq LIMIT ?"),
                 &[case_id.into(), limit.clamp(1, MAX_LIST).into()],
@@ -1023,8 +1083,25 @@ impl Store {
         })
     }
 
+    /// The host findings of a case (what classification reads), most recent first.
+    pub fn case_host_findings(
+        &self,
+        case_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        self.rtx(|tx| {
+            tx.query(
+                &format!("SELECT {FINDING_COLS} WHERE f.case_id = ? AND f.kind = 'host' ORDER BY f.ledger_seq DESC LIMIT ?"),
+                &[case_id.into(), limit.clamp(1, MAX_LIST).into()],
+            )?
+            .iter()
+            .map(stored_finding)
+            .collect()
+        })
+    }
+
     pub fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!("SELECT id, case_id, at, actor, kind, detail, ledger_seq FROM case_events WHERE case_id = ? ORDER BY id LIMIT {MAX_LIST}"),
                 &[case_id.into()],
@@ -1047,6 +1124,17 @@ impl Store {
 
     /// The campaign for a wallet, created on first use.
     pub fn campaign_for_wallet(&self, wallet: &str) -> Result<i64, StoreError> {
+        // Read first, on the reader: almost every call finds it and needs no write turn.
+        let found = self.rtx(|tx| {
+            let rows = tx.query(
+                "SELECT id FROM campaigns WHERE wallet = ?",
+                &[wallet.into()],
+            )?;
+            rows.first().map(|r| r.int(0)).transpose()
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
         self.tx(|tx| {
             tx.execute(
                 "INSERT INTO campaigns (wallet, created_at) VALUES (?, ?) ON CONFLICT (wallet) DO NOTHING",
@@ -1058,7 +1146,7 @@ impl Store {
     }
 
     pub fn list_campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 &format!(
                     "SELECT c.id, c.wallet, COUNT(k.id), COUNT(DISTINCT k.activity_key) FROM campaigns c \
@@ -1081,7 +1169,7 @@ impl Store {
 
     /// Distinct machines (activity keys) in a campaign.
     pub fn campaign_hosts(&self, campaign_id: i64) -> Result<i64, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let rows = tx.query(
                 "SELECT COUNT(DISTINCT activity_key) FROM cases WHERE campaign_id = ?",
                 &[campaign_id.into()],
@@ -1093,12 +1181,12 @@ impl Store {
     // ---- ledger ----
 
     pub fn ledger_len(&self) -> Result<i64, StoreError> {
-        self.tx(|tx| Ok(head(tx)?.seq))
+        self.rtx(|tx| Ok(head(tx)?.seq))
     }
 
     /// Records with `seq >= from`, in order.
     pub fn ledger_records(&self, from: i64, limit: i64) -> Result<Vec<LedgerRecord>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 "SELECT seq, at, kind, subject, payload, prev, hash, sig FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?",
                 &[from.into(), limit.clamp(1, MAX_LIST).into()],
@@ -1138,7 +1226,7 @@ impl Store {
 
     /// The ledger records about a case: its findings, their attachments, and its own changes.
     pub fn case_records(&self, case_id: i64) -> Result<Vec<LedgerRecord>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 "SELECT seq, at, kind, subject, payload, prev, hash, sig FROM ledger WHERE seq IN ( \
                    SELECT ledger_seq FROM findings WHERE case_id = ? \
@@ -1153,7 +1241,7 @@ impl Store {
     }
 
     pub fn case_attachments(&self, case_id: i64) -> Result<Vec<Attachment>, StoreError> {
-        self.tx(|tx| {
+        self.rtx(|tx| {
             tx.query(
                 "SELECT a.sha256, a.size, a.name, a.media_type, a.finding_id, a.ledger_seq FROM attachments a \
                  JOIN findings f ON f.id = a.finding_id WHERE f.case_id = ? ORDER BY a.ledger_seq",
@@ -1170,7 +1258,7 @@ impl Store {
     /// Counters for `/metrics`; a source is silent when not heard from for `silent_after` µs.
     pub fn stats(&self, silent_after: i64) -> Result<Stats, StoreError> {
         let cutoff = now().saturating_sub(silent_after);
-        self.tx(|tx| {
+        self.rtx(|tx| {
             let one = |tx: &mut dyn Tx, sql: &str, p: &[Value]| -> Result<i64, StoreError> {
                 let rows = tx.query(sql, p)?;
                 rows.first().map_or(Ok(0), |r| r.int(0))

@@ -7,7 +7,12 @@ use minetrace_client::Client;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Server URL, e.g. http://127.0.0.1:8440.
-    #[arg(long, global = true, value_name = "URL", default_value = "http://127.0.0.1:8440")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8440"
+    )]
     pub server: String,
     /// Admin token (`minetrace token create --role admin`).
     #[arg(long, global = true, value_name = "TOKEN", default_value = "")]
@@ -48,13 +53,21 @@ pub enum Action {
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     if a.token.is_empty() {
-        anyhow::bail!("--token is required (an admin token from `minetrace token create --role admin`)");
+        anyhow::bail!(
+            "--token is required (an admin token from `minetrace token create --role admin`)"
+        );
     }
     let client = Client::new(&a.server, &a.token)?;
     match a.action {
@@ -66,28 +79,82 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             if let Some(u) = unit {
                 q.push(format!("unit={}", enc(&u)));
             }
-            let v = client.get_json(&format!("/api/v1/cases?{}", q.join("&"))).context("listing cases")?;
+            let v = client
+                .get_json(&format!("/api/v1/cases?{}", q.join("&")))
+                .context("listing cases")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(crate::EXIT_CLEAN);
             }
-            println!("{:>5} {:<13} {:<13} {:<20} {:<16} {:<16} {:>4} ACCOUNT", "ID", "STATUS", "CLASS", "UNIT", "HOST", "ADDRESS", "REC");
-            let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").chars().filter(|c| !c.is_control()).take(20).collect::<String>();
+            println!(
+                "{:>5} {:<13} {:<13} {:<20} {:<16} {:<16} {:>4} ACCOUNT",
+                "ID", "STATUS", "CLASS", "UNIT", "HOST", "ADDRESS", "REC"
+            );
+            let s = |v: &serde_json::Value| {
+                v.as_str()
+                    .unwrap_or("-")
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(20)
+                    .collect::<String>()
+            };
             for c in v["cases"].as_array().into_iter().flatten() {
-                let class = if c["class"].is_null() { format!("({})", s(&c["proposed_class"])) } else { s(&c["class"]) };
-                let addr = if c["client_ip"].is_null() { s(&c["public_ip"]) } else { s(&c["client_ip"]) };
-                println!("{:>5} {:<13} {:<13} {:<20} {:<16} {:<16} {:>4} {}", c["id"], s(&c["status"]), class, s(&c["unit_name"]), s(&c["host_name"]), addr, c["recurrence"], s(&c["account"]));
+                let class = if c["class"].is_null() {
+                    format!("({})", s(&c["proposed_class"]))
+                } else {
+                    s(&c["class"])
+                };
+                let addr = if c["client_ip"].is_null() {
+                    s(&c["public_ip"])
+                } else {
+                    s(&c["client_ip"])
+                };
+                println!(
+                    "{:>5} {:<13} {:<13} {:<20} {:<16} {:<16} {:>4} {}",
+                    c["id"],
+                    s(&c["status"]),
+                    class,
+                    s(&c["unit_name"]),
+                    s(&c["host_name"]),
+                    addr,
+                    c["recurrence"],
+                    s(&c["account"])
+                );
             }
         }
         Action::Show { id } => {
-            let v = client.get_json(&format!("/api/v1/cases/{id}")).with_context(|| format!("case {id}"))?;
+            let v = client
+                .get_json(&format!("/api/v1/cases/{id}"))
+                .with_context(|| format!("case {id}"))?;
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        Action::Update { id, status, class, assignee, note } => {
+        Action::Update {
+            id,
+            status,
+            class,
+            assignee,
+            note,
+        } => {
             let body = serde_json::json!({"status": status, "class": class, "assignee": assignee, "note": note});
-            let body: serde_json::Map<String, serde_json::Value> = body.as_object().into_iter().flatten().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
-            let v = client.send_json("PATCH", &format!("/api/v1/cases/{id}"), &serde_json::Value::Object(body)).with_context(|| format!("updating case {id}"))?;
-            println!("case {id}: {} ({})", v["case"]["status"].as_str().unwrap_or("?"), v["case"]["class"].as_str().unwrap_or("no class"));
+            let body: serde_json::Map<String, serde_json::Value> = body
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let v = client
+                .send_json(
+                    "PATCH",
+                    &format!("/api/v1/cases/{id}"),
+                    &serde_json::Value::Object(body),
+                )
+                .with_context(|| format!("updating case {id}"))?;
+            println!(
+                "case {id}: {} ({})",
+                v["case"]["status"].as_str().unwrap_or("?"),
+                v["case"]["class"].as_str().unwrap_or("no class")
+            );
         }
     }
     Ok(crate::EXIT_CLEAN)

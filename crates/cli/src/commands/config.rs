@@ -23,7 +23,10 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             if let Some(s) = &c.server {
                 if let Some(r) = &s.rules {
                     let text = minetrace_core::io::read_bounded_string(r, 1 << 20)?;
-                    minetrace_server::service::rules::Rules::parse(&text, &r.display().to_string())?;
+                    minetrace_server::service::rules::Rules::parse(
+                        &text,
+                        &r.display().to_string(),
+                    )?;
                 }
                 sections.push("server");
             }
@@ -33,7 +36,15 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
             if c.agent.is_some() {
                 sections.push("agent");
             }
-            println!("{}: OK ({})", file.display(), if sections.is_empty() { "no sections".to_string() } else { sections.join(", ") });
+            println!(
+                "{}: OK ({})",
+                file.display(),
+                if sections.is_empty() {
+                    "no sections".to_string()
+                } else {
+                    sections.join(", ")
+                }
+            );
             Ok(crate::EXIT_CLEAN)
         }
     }

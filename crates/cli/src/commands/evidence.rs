@@ -40,7 +40,14 @@ pub enum Action {
 
 pub fn run(a: Args) -> anyhow::Result<u8> {
     match a.action {
-        Action::Export { case, output, server, token, data, database } => {
+        Action::Export {
+            case,
+            output,
+            server,
+            token,
+            data,
+            database,
+        } => {
             let bytes = match (server, data) {
                 (Some(url), _) => minetrace_client::Client::new(&url, &token)?
                     .get_text(&format!("/api/v1/cases/{case}/evidence"))
@@ -54,17 +61,29 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 }
                 (None, None) => anyhow::bail!("give --server URL --token T, or --data DIR"),
             };
-            std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
-            let v = minetrace_store::bundle::verify(&bytes, None).context("the exported bundle does not verify")?;
-            println!("wrote {} ({} records, {} attachments, key {})", output.display(), v.records, v.attachments, v.public_key);
+            std::fs::write(&output, &bytes)
+                .with_context(|| format!("writing {}", output.display()))?;
+            let v = minetrace_store::bundle::verify(&bytes, None)
+                .context("the exported bundle does not verify")?;
+            println!(
+                "wrote {} ({} records, {} attachments, key {})",
+                output.display(),
+                v.records,
+                v.attachments,
+                v.public_key
+            );
             Ok(crate::EXIT_CLEAN)
         }
         Action::Verify { file, key } => {
-            let bytes = minetrace_core::io::read_bounded(&file, minetrace_store::bundle::MAX_BUNDLE_BYTES)
-                .with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                minetrace_core::io::read_bounded(&file, minetrace_store::bundle::MAX_BUNDLE_BYTES)
+                    .with_context(|| format!("reading {}", file.display()))?;
             match minetrace_store::bundle::verify(&bytes, key.as_deref()) {
                 Ok(v) => {
-                    println!("OK: case {} bundle verifies: {} records, {} attachments, signed by {}", v.case, v.records, v.attachments, v.public_key);
+                    println!(
+                        "OK: case {} bundle verifies: {} records, {} attachments, signed by {}",
+                        v.case, v.records, v.attachments, v.public_key
+                    );
                     if key.is_none() {
                         println!("note: compare the signer with the server's key (GET /api/v1/ledger) or pass --key");
                     }

@@ -69,14 +69,30 @@ pub fn run(a: Args) -> anyhow::Result<u8> {
                 RoleArg::Agent => Role::Agent,
                 RoleArg::Admin => Role::Admin,
             };
-            let (_, token) = store.open()?.create_source(&name, role).with_context(|| format!("enrolling {name:?}"))?;
+            let (_, token) = store
+                .open()?
+                .create_source(&name, role)
+                .with_context(|| format!("enrolling {name:?}"))?;
             println!("{token}");
         }
         Action::List { store } => {
-            println!("{:<24} {:<7} {:<28} {:<28} REVOKED", "NAME", "ROLE", "CREATED", "LAST SEEN");
-            let t = |v: Option<i64>| v.map(|u| minetrace_core::Timestamp(u).to_rfc3339()).unwrap_or_else(|| "-".into());
+            println!(
+                "{:<24} {:<7} {:<28} {:<28} REVOKED",
+                "NAME", "ROLE", "CREATED", "LAST SEEN"
+            );
+            let t = |v: Option<i64>| {
+                v.map(|u| minetrace_core::Timestamp(u).to_rfc3339())
+                    .unwrap_or_else(|| "-".into())
+            };
             for s in store.open()?.list_sources()? {
-                println!("{:<24} {:<7} {:<28} {:<28} {}", s.name, s.role.as_str(), t(Some(s.created_at)), t(s.last_seen), t(s.revoked_at));
+                println!(
+                    "{:<24} {:<7} {:<28} {:<28} {}",
+                    s.name,
+                    s.role.as_str(),
+                    t(Some(s.created_at)),
+                    t(s.last_seen),
+                    t(s.revoked_at)
+                );
             }
         }
         Action::Revoke { store, name } => {

@@ -8,7 +8,7 @@ use super::registry::unit_for;
 use super::rules::{Facts, Rules};
 use super::{estimate, ServiceError};
 use minetrace_core::{Confidence, FindingKind};
-use minetrace_store::{Case, Host, Store, StoredFinding};
+use minetrace_store::{Case, CaseChange, Host, Store, StoredFinding};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -51,6 +51,9 @@ pub struct Correlator<'a> {
     pub rules: &'a Rules,
     pub estimate: &'a minetrace_estimate::EstimateConfig,
     ranges: Vec<(Cidr, i64, String)>,
+    projects: Vec<minetrace_store::Project>,
+    units: Vec<minetrace_store::Unit>,
+    campaign_sizes: std::cell::RefCell<std::collections::HashMap<i64, i64>>,
 }
 
 fn account_of(p: &minetrace_core::ProcessEvidence) -> Option<String> {
@@ -80,6 +83,9 @@ impl<'a> Correlator<'a> {
             rules,
             estimate,
             ranges,
+            projects: store.list_projects()?,
+            units: store.list_units()?,
+            campaign_sizes: Default::default(),
         })
     }
 
@@ -192,7 +198,7 @@ impl<'a> Correlator<'a> {
         }
         if let (None, Some(h)) = (&a.unit, &a.host) {
             if let Some(u) = &h.unit_name {
-                if let Some(unit) = self.store.list_units()?.into_iter().find(|x| &x.name == u) {
+                if let Some(unit) = self.units.iter().find(|x| &x.name == u).cloned() {
                     a.steps
                         .push(format!("host {:?} is registered to unit {u:?}", h.name));
                     a.unit = Some((unit.id, unit.name));
@@ -223,11 +229,13 @@ impl<'a> Correlator<'a> {
             }
         }
         self.store.mark_correlated(&skipped)?;
-        let mut touched = Vec::new();
+        let mut changes = Vec::with_capacity(groups.len());
         for (key, (attr, findings)) in groups {
-            touched.push(self.apply(&key, &attr, &findings)?);
+            changes.push(self.apply(&key, &attr, &findings)?);
         }
-        Ok(touched)
+        // One transaction (one fsync) for the whole batch.
+        let events = self.store.save_cases(&mut changes)?;
+        Ok(events.iter().map(|e| e.case_id).collect())
     }
 
     fn apply(
@@ -235,7 +243,7 @@ impl<'a> Correlator<'a> {
         key: &str,
         attr: &Attribution,
         findings: &[&StoredFinding],
-    ) -> Result<i64, ServiceError> {
+    ) -> Result<CaseChange, ServiceError> {
         let now = minetrace_core::Timestamp::now().0;
         let existing = self.store.case_by_key(key)?;
         let (mut case, event) = match existing {
@@ -320,9 +328,13 @@ impl<'a> Correlator<'a> {
             "findings": ids.len(),
             "recurrence": case.recurrence,
         });
-        self.store
-            .save_case(&mut case, &ids, "correlator", event, &detail)?;
-        Ok(case.id)
+        Ok(CaseChange {
+            case,
+            link_findings: ids,
+            actor: "correlator".into(),
+            event_kind: event.into(),
+            detail,
+        })
     }
 
     /// Computes facts, cross-checks, the proposed class with reasons and the estimates.
@@ -334,10 +346,12 @@ impl<'a> Correlator<'a> {
     ) -> Result<(), ServiceError> {
         let mut facts = Facts::default();
         let mut flags = Vec::new();
+        // Stored host findings only (bounded): network findings enter through `new_findings`
+        // and the running estimate, so a long case costs the same as a short one.
         let mut findings = if case.id == 0 {
             Vec::new()
         } else {
-            self.store.case_findings(case.id, 2000)?
+            self.store.case_host_findings(case.id, 200)?
         };
         for sf in new_findings {
             if !findings.iter().any(|x| x.finding.id == sf.finding.id) {
@@ -425,7 +439,7 @@ impl<'a> Correlator<'a> {
             }
         }
         // Research projects covering the host or the account at the time of the activity.
-        for p in self.store.list_projects()? {
+        for p in &self.projects {
             let covers_time = p.starts <= case.last_seen && p.ends >= case.first_seen;
             let host_match = p.host.is_some() && p.host == case.host_name;
             let acc_match = p.account.is_some() && p.account == case.account;
@@ -456,7 +470,15 @@ impl<'a> Correlator<'a> {
         }
         let mut machines = 1;
         if let Some(c) = case.campaign_id {
-            let hosts = self.store.campaign_hosts(c)?.max(1);
+            let cached = self.campaign_sizes.borrow().get(&c).copied();
+            let hosts = match cached {
+                Some(h) => h,
+                None => {
+                    let h = self.store.campaign_hosts(c)?.max(1);
+                    self.campaign_sizes.borrow_mut().insert(c, h);
+                    h
+                }
+            };
             let with_self = if case.id == 0 { hosts + 1 } else { hosts };
             machines = with_self;
             if with_self >= 2 {
@@ -469,7 +491,7 @@ impl<'a> Correlator<'a> {
         case.proposed_class = Some(proposal.class);
         case.reasons = proposal.reasons;
         case.flags = flags;
-        case.estimate = estimate::for_case(self.estimate, &findings, machines);
+        case.estimate = estimate::for_case(self.estimate, &case.estimate, new_findings, machines);
         Ok(())
     }
 }

@@ -96,11 +96,11 @@ pub fn line(cells: &[&str]) -> String {
     out
 }
 
+/// A data row: its line number and (column, cell) pairs.
+pub type Record = (usize, Vec<(String, String)>);
+
 /// Rows as maps from header name to cell; checks the header names.
-pub fn records(
-    text: &str,
-    expected: &[&str],
-) -> Result<Vec<(usize, Vec<(String, String)>)>, String> {
+pub fn records(text: &str, expected: &[&str]) -> Result<Vec<Record>, String> {
     let rows = parse(text)?;
     let mut it = rows.into_iter();
     let header: Vec<String> = it

@@ -5,14 +5,20 @@ use minetrace_estimate::{energy, legal, power, EstimateConfig};
 use minetrace_store::StoredFinding;
 use std::collections::BTreeMap;
 
+/// Most sessions remembered per case.
+const MAX_SESSIONS: usize = 1000;
+
 /// Hashrate (sum over sessions of each session's latest figure), power, energy per day and the
-/// legal band for `machines`. Every figure keeps its derivation.
+/// legal band for `machines`. Sessions carry over from `previous` (the case's last estimate), so
+/// only new findings are read. Every figure keeps its derivation.
 pub fn for_case(
     cfg: &EstimateConfig,
-    findings: &[StoredFinding],
+    previous: &serde_json::Value,
+    findings: &[&StoredFinding],
     machines: i64,
 ) -> serde_json::Value {
-    let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
+        serde_json::from_value(previous["sessions"].clone()).unwrap_or_default();
     for sf in findings {
         let f = &sf.finding;
         if f.kind != FindingKind::Network {
@@ -21,6 +27,9 @@ pub fn for_case(
         if let Some(h) = &f.evidence.hashrate {
             if h.hashes_per_second.is_finite() && h.hashes_per_second >= 0.0 {
                 let key = format!("{:?}-{:?}", f.client, f.server);
+                if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(&key) {
+                    continue;
+                }
                 sessions.insert(
                     key,
                     (
@@ -38,7 +47,8 @@ pub fn for_case(
         "machines": machines,
         "sessions_with_hashrate": sessions.len(),
         "hashrate_hps": total,
-        "hashrate_methods": sessions.values().map(|s| s.2.clone()).collect::<Vec<_>>(),
+        "hashrate_methods": sessions.values().map(|s| s.2.clone()).take(20).collect::<Vec<_>>(),
+        "sessions": sessions,
     });
     if let (Some(fam), true) = (family, total > 0.0) {
         match power::power_for_family(cfg, fam, total) {

@@ -62,21 +62,35 @@ fn check_strings(v: &serde_json::Value, path: &mut String) -> Result<(), Service
     Ok(())
 }
 
+/// Small bodies get the full walk naming the offending path; large batches are parsed in one
+/// pass (a NUL can only arrive as the `\u0000` escape, so the raw bytes are searched for it).
+const WALK_LIMIT: usize = 64 * 1024;
+
 fn strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ServiceError::Invalid {
-            field: "body".into(),
-            message: format!("not valid JSON: {e}"),
-        })?;
-    check_strings(&value, &mut String::from("$"))?;
     let mut unknown = Vec::new();
-    let parsed: T =
-        serde_ignored::deserialize(value, |p| unknown.push(p.to_string())).map_err(|e| {
-            ServiceError::Invalid {
+    let parsed: Result<T, serde_json::Error> = if bytes.len() <= WALK_LIMIT {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ServiceError::Invalid {
                 field: "body".into(),
-                message: e.to_string(),
-            }
-        })?;
+                message: format!("not valid JSON: {e}"),
+            })?;
+        check_strings(&value, &mut String::from("$"))?;
+        serde_ignored::deserialize(value, |p| unknown.push(p.to_string()))
+    } else {
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ServiceError::Invalid {
+                field: "body".into(),
+                message: "contains a NUL character (\\u0000)".into(),
+            });
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        serde_ignored::deserialize(&mut de, |p| unknown.push(p.to_string()))
+            .and_then(|v| de.end().map(|()| v))
+    };
+    let parsed = parsed.map_err(|e| ServiceError::Invalid {
+        field: "body".into(),
+        message: e.to_string(),
+    })?;
     if let Some(p) = unknown.first() {
         return Err(ServiceError::Invalid {
             field: p.clone(),

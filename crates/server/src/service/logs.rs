@@ -47,17 +47,20 @@ fn mac(s: &str, line: usize) -> Result<String, String> {
     normalize_mac(s).ok_or_else(|| format!("line {line}: {s:?} is not a MAC address"))
 }
 
+/// A lease block being read: start line, address, starts, ends, MAC, host name.
+type PendingLease = (
+    usize,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
 /// ISC dhcpd leases file.
 pub fn parse_isc_leases(text: &str, origin: &str) -> Result<Vec<Lease>, String> {
     let mut out = Vec::new();
-    let mut cur: Option<(
-        usize,
-        String,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    )> = None;
+    let mut cur: Option<PendingLease> = None;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let l = raw.trim();
