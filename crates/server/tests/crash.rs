@@ -42,16 +42,17 @@ fn kill_9_during_ingest_loses_no_acknowledged_finding() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = start(dir.path(), port);
+    let child = start(dir.path(), port);
     let url = format!("http://127.0.0.1:{port}");
     let mut client = minetrace_client::Client::new(&url, &token).unwrap();
     client.attempts = 1;
 
-    let pid = child.id();
     let killer = std::thread::spawn(move || {
+        let mut child = child;
         std::thread::sleep(Duration::from_millis(1500));
-        // SIGKILL, mid-stream.
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        // Child::kill is SIGKILL on Unix: kill -9, mid-stream.
+        child.kill().expect("kill -9");
+        let _ = child.wait();
     });
     let mut acknowledged: Vec<String> = Vec::new();
     let mut n = 0i64;
@@ -77,7 +78,6 @@ fn kill_9_during_ingest_loses_no_acknowledged_finding() {
         }
     }
     killer.join().unwrap();
-    let _ = child.wait();
     assert!(
         acknowledged.len() >= 200,
         "some batches were acknowledged before the kill"
