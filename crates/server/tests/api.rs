@@ -126,7 +126,8 @@ fn bad_input_gets_clear_4xx_and_nothing_is_stored() {
             hostile.evidence.worker
         );
         // The client treats a replay as delivered.
-        let got = minetrace_client::submit_findings(&url, &sensor, &[f.clone()]).unwrap();
+        let got =
+            minetrace_client::submit_findings(&url, &sensor, std::slice::from_ref(&f)).unwrap();
         assert_eq!((got.accepted, got.duplicates), (0, 1));
         assert!(store.verify_ledger().is_ok());
 

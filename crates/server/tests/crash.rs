@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn start(data: &std::path::Path, port: u16) -> std::process::Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_minetrace-server"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minetrace-server"))
         .args([
             "--data",
             data.to_str().unwrap(),
@@ -24,6 +24,8 @@ fn start(data: &std::path::Path, port: u16) -> std::process::Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

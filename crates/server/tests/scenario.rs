@@ -78,7 +78,8 @@ fn unit_behind_nat_becomes_one_attributed_case_and_a_campaign() {
 
         // Sensor outside the NAT sees the public address; the agent reports the process.
         let net = network_finding("203.0.113.5:40001", T0);
-        let got = minetrace_client::submit_findings(&url, &sensor, &[net.clone()]).unwrap();
+        let got =
+            minetrace_client::submit_findings(&url, &sensor, std::slice::from_ref(&net)).unwrap();
         assert_eq!(got.accepted, 1);
         let client = minetrace_client::Client::new(&url, &agent).unwrap();
         client
