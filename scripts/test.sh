@@ -17,6 +17,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
+# PostgreSQL for the storage and API tests (they run on SQLite always, and on PostgreSQL when
+# MINETRACE_TEST_POSTGRES is set). CI sets MINETRACE_REQUIRE_POSTGRES=1 so a failed start fails.
+if [ -z "${MINETRACE_TEST_POSTGRES:-}" ]; then
+  if pg_env="$(scripts/ci-postgres.sh)"; then
+    eval "$pg_env"
+  elif [ "${MINETRACE_REQUIRE_POSTGRES:-0}" = 1 ]; then
+    echo "PostgreSQL could not be started" >&2
+    exit 1
+  else
+    echo "note: PostgreSQL unavailable; PostgreSQL storage tests are skipped" >&2
+  fi
+fi
+
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
   cargo test --workspace --doc

@@ -119,15 +119,8 @@ pub fn write_table(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result
     }
     writeln!(
         out,
-        "{:<22} {:<22} {:<18} {:<6} {:<7} {:<26} {:<18} {}",
-        "client",
-        "pool",
-        "dialect",
-        "coin",
-        "conf",
-        "wallet / login",
-        "agent",
-        "shares (acc/rej) hashrate"
+        "{:<22} {:<22} {:<18} {:<6} {:<7} {:<26} {:<18} shares (acc/rej) hashrate",
+        "client", "pool", "dialect", "coin", "conf", "wallet / login", "agent",
     )?;
     for f in findings {
         let client = f.client.as_ref().map(|e| e.to_string()).unwrap_or_default();
@@ -190,13 +183,19 @@ pub fn write_summary(
     writeln!(out, "\nMining hosts")?;
     writeln!(
         out,
-        "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} {}",
-        "host", "coins", "rigs", "conns", "hashrate", "pools", "wallets"
+        "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} wallets",
+        "host", "coins", "rigs", "conns", "hashrate", "pools"
     )?;
     for h in hosts {
         let rate = h
             .hashrate_hps
-            .map(|r| format!("{} ({})", hashrate(r), h.hashrate_basis.as_deref().unwrap_or("?")))
+            .map(|r| {
+                format!(
+                    "{} ({})",
+                    hashrate(r),
+                    h.hashrate_basis.as_deref().unwrap_or("?")
+                )
+            })
             .unwrap_or_default();
         writeln!(
             out,

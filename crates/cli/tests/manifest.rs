@@ -16,7 +16,7 @@ fn captures() -> Option<PathBuf> {
 }
 
 fn manifest(root: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(root.join("MANIFEST.tsv"))
+    minetrace_core::io::read_bounded_string(&root.join("MANIFEST.tsv"), 16 << 20)
         .expect("MANIFEST.tsv")
         .lines()
         .skip(1)
@@ -78,7 +78,9 @@ fn every_mining_capture_is_found_with_its_dialect() {
             .filter_map(|f| f["dialect"].as_str())
             .collect();
         if code != 1 || !found.iter().any(|d| want.contains(d)) {
-            missed.push(format!("{file}: exit {code}, dialects {found:?}, want one of {want:?}; {stderr}"));
+            missed.push(format!(
+                "{file}: exit {code}, dialects {found:?}, want one of {want:?}; {stderr}"
+            ));
         }
     }
     assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
@@ -118,7 +120,10 @@ fn malformed_captures_end_without_a_panic() {
         assert!((0..=2).contains(&code), "{file}: exit {code}: {stderr}");
         assert!(!stderr.contains("panicked"), "{file}: {stderr}");
         if code == 2 {
-            assert!(stderr.contains("offset"), "{file}: error must name the offset: {stderr}");
+            assert!(
+                stderr.contains("offset"),
+                "{file}: error must name the offset: {stderr}"
+            );
         }
     }
 }
@@ -130,7 +135,14 @@ fn threads_give_the_same_findings_as_one_thread() {
     let run = |threads: &str| {
         let out = Command::cargo_bin("minetrace")
             .unwrap()
-            .args(["analyze", "--quiet", "--format", "jsonl", "--threads", threads])
+            .args([
+                "analyze",
+                "--quiet",
+                "--format",
+                "jsonl",
+                "--threads",
+                threads,
+            ])
             .arg(&dir)
             .output()
             .unwrap();

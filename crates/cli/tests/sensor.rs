@@ -30,10 +30,14 @@ impl Netns {
         }
         let n = Netns { ns, host_if };
         let steps: [&[&str]; 6] = [
-            &["link", "add", &n.host_if, "type", "veth", "peer", "name", &peer_if],
+            &[
+                "link", "add", &n.host_if, "type", "veth", "peer", "name", &peer_if,
+            ],
             &["link", "set", &peer_if, "netns", &n.ns],
             &["link", "set", &n.host_if, "mtu", "9000", "up"],
-            &["netns", "exec", &n.ns, "ip", "link", "set", &peer_if, "mtu", "9000", "up"],
+            &[
+                "netns", "exec", &n.ns, "ip", "link", "set", &peer_if, "mtu", "9000", "up",
+            ],
             &["netns", "exec", &n.ns, "ip", "link", "set", "lo", "up"],
             &["link", "show", &n.host_if],
         ];
@@ -52,7 +56,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.host_if]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
     }
 }
@@ -66,7 +72,12 @@ fn captures() -> Option<PathBuf> {
 fn key(v: &serde_json::Value) -> String {
     format!(
         "{} {} {} {} {} {}",
-        v["detector"], v["dialect"], v["client"], v["server"], v["evidence"]["wallet"], v["evidence"]["shares_submitted"]
+        v["detector"],
+        v["dialect"],
+        v["client"],
+        v["server"],
+        v["evidence"]["wallet"],
+        v["evidence"]["shares_submitted"]
     )
 }
 
@@ -108,18 +119,38 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
 
     let sensor = Command::cargo_bin("minetrace")
         .unwrap()
-        .args(["sensor", "--interface", &net.host_if, "--duration", "12", "--stats"])
+        .args([
+            "sensor",
+            "--interface",
+            &net.host_if,
+            "--duration",
+            "12",
+            "--stats",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let replay = Command::new("ip")
-        .args(["netns", "exec", &net.ns, "tcpreplay", "-q", "--topspeed", "-i", &net.peer_if()])
+        .args([
+            "netns",
+            "exec",
+            &net.ns,
+            "tcpreplay",
+            "-q",
+            "--topspeed",
+            "-i",
+            &net.peer_if(),
+        ])
         .args(&files)
         .output()
         .unwrap();
-    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
     let live = sensor.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&live.stderr);
     assert!(stderr.contains("0 kernel drops"), "{stderr}");

@@ -150,7 +150,9 @@ pub enum AlgorithmFamily {
 }
 
 /// How sure a detector is. Ordered: `Low < Medium < High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Confidence {
     /// A weak hint (a port, a shared pool address): never reported alone.

@@ -17,7 +17,7 @@
 //! port is a hint: it adds log-odds but can never lift a flow that is not message-like
 //! ([`MIN_PSH_SHARE`], [`MAX_BULK_SHARE`]).
 
-use crate::{Context, Detector, Direction, FlowDetector, FlowInfo, Transport};
+use crate::{Context, Detector, Direction, FlowDetector, FlowInfo, PayloadHint, Transport};
 use minetrace_core::{Confidence, Dialect, Finding, FindingKind, Timestamp};
 
 /// How many payload packets the shape looks at (ipfixprobe's PPI export keeps 30).
@@ -134,6 +134,13 @@ pub const MIN_PAYLOADS_FOR_PUSH_CHECK: usize = 6;
 pub const POOL_DOMAIN_LOG_ODDS: f64 = 6.0;
 /// Log-odds TLS without SNI to a port other than 443/8443 adds (xmrig's TLS default).
 pub const TLS_NO_SNI_LOG_ODDS: f64 = 1.5;
+/// Log-odds TLS without SNI to 443/8443 adds, only when the server also pushes at job intervals
+/// ([`JOB_PUSH_GAP_SECS`]): clients reaching web servers by IP address omit SNI too, but they do
+/// not receive a small message every half minute for minutes on end.
+pub const TLS_NO_SNI_WEB_PORT_LOG_ODDS: f64 = 3.5;
+/// Median gap between unsolicited server pushes that looks like a pool's job interval (pools
+/// send a new job every 10 s to 2 min).
+pub const JOB_PUSH_GAP_SECS: std::ops::RangeInclusive<f64> = 10.0..=180.0;
 /// Log-odds the Stratum V2 Noise handshake sizes add.
 pub const SV2_NOISE_LOG_ODDS: f64 = 4.0;
 
@@ -278,10 +285,18 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
                 .to_string(),
         );
     }
+    let job_pushes = f.server_pushes >= 3
+        && f.median_push_gap
+            .is_some_and(|g| JOB_PUSH_GAP_SECS.contains(&g));
     if ind.tls_without_sni && !matches!(server_port, 443 | 8443) {
         score += TLS_NO_SNI_LOG_ODDS;
         reasons.push(format!(
             "TLS without a server name to port {server_port} (xmrig's TLS mode sends no SNI)"
+        ));
+    } else if ind.tls_without_sni && job_pushes {
+        score += TLS_NO_SNI_WEB_PORT_LOG_ODDS;
+        reasons.push(format!(
+            "TLS without a server name to port {server_port} while the server pushes at job intervals (xmrig's TLS mode sends no SNI)"
         ));
     }
     let message_like = f.psh_share >= MIN_PSH_SHARE && f.bulk_share <= MAX_BULK_SHARE;
@@ -401,6 +416,11 @@ impl Detector for BehaviourDetector {
         if flow.transport != Transport::Tcp || !findings.is_empty() {
             return None;
         }
+        // A readable session has been read by the content detectors; when none of them called
+        // it mining, its shape must not overrule them (JSON-RPC APIs look like pools in shape).
+        if flow.first_payload == PayloadHint::Text {
+            return None;
+        }
         if flow.duration_secs() < self.min_flow_secs {
             return None;
         }
@@ -439,6 +459,10 @@ impl Detector for BehaviourDetector {
         };
         let feats = features(&shape)?;
         let mut ind = Indicators::default();
+        if let PayloadHint::TlsClientHello { sni } = flow.first_payload {
+            ind.tls = true;
+            ind.tls_without_sni = sni == Some(false);
+        }
         if let Some(learned) = ctx.dns.lookup(&server.ip()) {
             if let Some(domain) = learned.pool_domain {
                 ind.pool_name = Some(learned.query);
@@ -573,6 +597,7 @@ mod tests {
             first_packet: 1,
             stats,
             first_packets: first,
+            first_payload: Default::default(),
             end: FlowEnd::Fin,
         }
     }
@@ -601,6 +626,67 @@ mod tests {
             }
         }
         v
+    }
+
+    /// xmrig in TLS mode on 443: no SNI, a job every 27 s, a share after most jobs.
+    fn tls_xmrig_443() -> Vec<(f64, bool, u32, u8)> {
+        let mut v = vec![
+            (0.0, false, 517, PA),
+            (0.05, true, 1400, A),
+            (0.06, true, 1200, PA),
+            (0.1, false, 126, PA),
+            (0.2, true, 420, PA),
+        ];
+        for i in 0..12 {
+            let t = 1.0 + 27.0 * f64::from(i);
+            v.push((t, true, 330, PA));
+            v.push((t + 5.0, false, 215, PA));
+            v.push((t + 5.05, true, 92, PA));
+        }
+        v
+    }
+
+    #[test]
+    fn tls_without_sni_on_443_needs_job_interval_pushes() {
+        let mut f = flow(443, &tls_xmrig_443());
+        f.first_payload = PayloadHint::TlsClientHello { sni: Some(false) };
+        let got = BehaviourDetector::default()
+            .on_flow_end(&f, &[], &mut ctx())
+            .expect("finding");
+        assert!(got.reasons.iter().any(|r| r.contains("job intervals")));
+        // The same shape to a named web server is not enough (push notifications, dashboards).
+        f.first_payload = PayloadHint::TlsClientHello { sni: Some(true) };
+        assert!(BehaviourDetector::default()
+            .on_flow_end(&f, &[], &mut ctx())
+            .is_none());
+        // No SNI, but pushes every 2 s (a live dashboard) is not a job interval.
+        let fast: Vec<_> = tls_xmrig_443()
+            .into_iter()
+            .map(|(t, s, l, fl)| (if t > 1.0 { 1.0 + (t - 1.0) / 13.5 } else { t }, s, l, fl))
+            .collect();
+        let mut f = flow(443, &fast);
+        f.first_payload = PayloadHint::TlsClientHello { sni: Some(false) };
+        assert!(BehaviourDetector::default()
+            .on_flow_end(&f, &[], &mut ctx())
+            .is_none());
+    }
+
+    #[test]
+    fn readable_sessions_are_left_to_content_detectors() {
+        let mut f = flow(4444, &tls_mining());
+        f.first_payload = PayloadHint::Text;
+        assert!(BehaviourDetector::default()
+            .on_flow_end(&f, &[], &mut ctx())
+            .is_none());
+        assert_eq!(
+            PayloadHint::classify(b"{\"id\":1,\"method\":\"login\"}\n"),
+            PayloadHint::Text
+        );
+        assert_eq!(
+            PayloadHint::classify(&[0x17, 0x03, 0x03, 0x00, 0x20, 0x9a, 0xff, 0x01]),
+            PayloadHint::Binary
+        );
+        assert_eq!(PayloadHint::classify(b""), PayloadHint::Unknown);
     }
 
     #[test]

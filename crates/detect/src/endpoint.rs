@@ -140,6 +140,7 @@ mod tests {
             first_packet: 10,
             stats,
             first_packets: Vec::new(),
+            first_payload: Default::default(),
             end: FlowEnd::Fin,
         }
     }

@@ -106,6 +106,49 @@ impl DirStats {
 /// How many packets a flow keeps in [`FlowInfo::first_packets`].
 pub const FIRST_PACKETS: usize = 32;
 
+/// What the flow's first payload chunk looked like: lets shape-based detectors tell readable
+/// sessions (which content detectors have already read) from encrypted or binary ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayloadHint {
+    /// No payload seen yet.
+    #[default]
+    Unknown,
+    /// Printable text (JSON, HTTP, a text protocol): content detectors can read it.
+    Text,
+    /// A TLS ClientHello; `sni` is whether it named a server (None when the hello was cut short).
+    TlsClientHello { sni: Option<bool> },
+    /// Anything else: encrypted, binary, or a capture that starts mid-record.
+    Binary,
+}
+
+impl PayloadHint {
+    /// Classifies a flow's first payload chunk (either direction).
+    pub fn classify(payload: &[u8]) -> PayloadHint {
+        use minetrace_proto::tls;
+        if payload.is_empty() {
+            return PayloadHint::Unknown;
+        }
+        if tls::looks_like_client_hello(payload) {
+            let sni = match tls::parse_client_hello(payload) {
+                Ok(tls::Parsed::Done(hello)) => Some(hello.sni.is_some()),
+                _ => None,
+            };
+            return PayloadHint::TlsClientHello { sni };
+        }
+        let head = &payload[..payload.len().min(64)];
+        let printable = head
+            .iter()
+            .filter(|&&b| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e))
+            .count();
+        // Text protocols are all printable; allow a stray byte for a capture cut mid-character.
+        if head.len() >= 4 && printable + 1 >= head.len() {
+            PayloadHint::Text
+        } else {
+            PayloadHint::Binary
+        }
+    }
+}
+
 /// A flow as the engine sees it. `a` is the initiator when the handshake was seen
 /// (`initiator_known`), otherwise the sender of the first captured packet.
 #[derive(Debug, Clone)]
@@ -121,6 +164,8 @@ pub struct FlowInfo {
     pub stats: [DirStats; 2],
     /// The first [`FIRST_PACKETS`] packets, both directions.
     pub first_packets: Vec<PacketInfo>,
+    /// The first payload chunk's kind (set by the engine from the first payload packet).
+    pub first_payload: PayloadHint,
     pub end: FlowEnd,
 }
 

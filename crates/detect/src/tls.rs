@@ -195,6 +195,7 @@ mod tests {
             first_packet: 1,
             stats: [DirStats::default(); 2],
             first_packets: Vec::new(),
+            first_payload: Default::default(),
             end: FlowEnd::Fin,
         }
     }

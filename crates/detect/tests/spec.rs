@@ -19,6 +19,7 @@ fn flow(transport: Transport, sport: u16, dport: u16) -> FlowInfo {
         first_packet: 1,
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
+        first_payload: Default::default(),
         end: FlowEnd::EndOfInput,
     }
 }

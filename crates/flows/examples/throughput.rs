@@ -18,7 +18,10 @@ const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"
 
 fn csv_input(records: usize) -> String {
     let path = Path::new(SHARED).join("flows/cesnet-miner22-dev.csv");
-    let (header, lines): (String, Vec<String>) = match minetrace_core::io::read_bounded_string(&path, 64 << 20) {
+    let (header, lines): (String, Vec<String>) = match minetrace_core::io::read_bounded_string(
+        &path,
+        64 << 20,
+    ) {
         Ok(text) => {
             let mut it = text.lines();
             let header = it.next().unwrap_or_default().to_string();

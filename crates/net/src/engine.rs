@@ -157,7 +157,7 @@ impl Engine {
                 }
                 Err(why) => report.skip(why),
             }
-            if report.packets % 4096 == 0 {
+            if report.packets.is_multiple_of(4096) {
                 progress(reader.position());
             }
         }
@@ -249,7 +249,7 @@ impl Engine {
                         break;
                     }
                 }
-                if report.packets % 4096 == 0 {
+                if report.packets.is_multiple_of(4096) {
                     progress(reader.position());
                 }
             }

@@ -5,8 +5,8 @@ use crate::decode::{tcp_flags, Decoded};
 use crate::reassembly::{Chunk, Reassembler};
 use minetrace_core::{Confidence, Finding, Timestamp};
 use minetrace_detect::{
-    Context, Detector, DirStats, Direction, FlowDetector, FlowEnd, FlowInfo, PacketInfo, Progress,
-    Transport, FIRST_PACKETS,
+    Context, Detector, DirStats, Direction, FlowDetector, FlowEnd, FlowInfo, PacketInfo,
+    PayloadHint, Progress, Transport, FIRST_PACKETS,
 };
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
@@ -176,6 +176,7 @@ impl<'d> FlowTable<'d> {
                         first_packet: number,
                         stats: [DirStats::default(); 2],
                         first_packets: Vec::new(),
+                        first_payload: Default::default(),
                         end: FlowEnd::Open,
                     },
                     reasm: [Reassembler::default(), Reassembler::default()],
@@ -377,12 +378,7 @@ impl<'d> FlowTable<'d> {
 }
 
 /// Stamps the flow's source and id on findings and hands on those above the `Low` hint level.
-fn report(
-    findings: Vec<Finding>,
-    info: &FlowInfo,
-    ctx: &Context,
-    emit: &mut impl FnMut(Finding),
-) {
+fn report(findings: Vec<Finding>, info: &FlowInfo, ctx: &Context, emit: &mut impl FnMut(Finding)) {
     for mut f in findings {
         // A weak hint is never reported alone.
         if f.confidence < Confidence::Medium {
@@ -419,6 +415,9 @@ fn update_stats(info: &mut FlowInfo, dir: Direction, ts: Timestamp, pkt: &Decode
             payload_len: len,
             tcp_flags: flags,
         });
+    }
+    if len > 0 && info.first_payload == PayloadHint::Unknown {
+        info.first_payload = PayloadHint::classify(pkt.payload);
     }
     let s = &mut info.stats[dir.index()];
     s.packets += 1;

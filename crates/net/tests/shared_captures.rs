@@ -16,7 +16,8 @@ fn shared_captures() -> Option<PathBuf> {
 }
 
 fn manifest(root: &Path) -> Vec<(PathBuf, String)> {
-    let text = std::fs::read_to_string(root.join("MANIFEST.tsv")).expect("manifest");
+    let text = minetrace_core::io::read_bounded_string(&root.join("MANIFEST.tsv"), 16 << 20)
+        .expect("manifest");
     text.lines()
         .skip(1)
         .filter_map(|l| {

@@ -374,7 +374,10 @@ pub fn parse_bpf(text: &str) -> Result<Vec<BpfInstruction>, String> {
     let mut prog = Vec::with_capacity(count);
     for (i, line) in lines.enumerate() {
         let n: Vec<&str> = line.split_whitespace().collect();
-        let parse = |s: &str| s.parse::<u64>().map_err(|_| format!("line {}: {line:?}", i + 2));
+        let parse = |s: &str| {
+            s.parse::<u64>()
+                .map_err(|_| format!("line {}: {line:?}", i + 2))
+        };
         if n.len() != 4 {
             return Err(format!("line {}: expected `code jt jf k`", i + 2));
         }
@@ -408,8 +411,18 @@ mod tests {
         let text = "4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n";
         let p = parse_bpf(text).unwrap();
         assert_eq!(p.len(), 4);
-        assert_eq!(p[1], BpfInstruction { code: 21, jt: 0, jf: 1, k: 2048 });
-        assert!(parse_bpf("2\n40 0 0 12\n").unwrap_err().contains("count says 2"));
+        assert_eq!(
+            p[1],
+            BpfInstruction {
+                code: 21,
+                jt: 0,
+                jf: 1,
+                k: 2048
+            }
+        );
+        assert!(parse_bpf("2\n40 0 0 12\n")
+            .unwrap_err()
+            .contains("count says 2"));
         assert!(parse_bpf("1\n40 0 0\n").is_err());
         assert!(parse_bpf("1\n99999 0 0 0\n").is_err());
         assert!(parse_bpf("").is_err());

@@ -111,9 +111,11 @@ impl Sensor {
         let mut rings = Vec::with_capacity(threads);
         for _ in 0..threads {
             rings.push(
-                RxRing::open(&config.interface, &ring_opts).map_err(|source| SensorError::Open {
-                    interface: config.interface.clone(),
-                    source,
+                RxRing::open(&config.interface, &ring_opts).map_err(|source| {
+                    SensorError::Open {
+                        interface: config.interface.clone(),
+                        source,
+                    }
                 })?,
             );
         }
@@ -163,7 +165,10 @@ impl Sensor {
     }
 
     /// Waits up to `timeout` for the next finding.
-    pub fn recv_timeout(&self, timeout: std::time::Duration) -> Result<Finding, mpsc::RecvTimeoutError> {
+    pub fn recv_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<Finding, mpsc::RecvTimeoutError> {
         self.findings.recv_timeout(timeout)
     }
 

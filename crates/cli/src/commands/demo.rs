@@ -44,7 +44,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     })
     .context("simulating")?;
 
-    let truth_text = minetrace_core::io::read_bounded_string(&captures.join("truth.json"), 16 << 20)?;
+    let truth_text =
+        minetrace_core::io::read_bounded_string(&captures.join("truth.json"), 16 << 20)?;
     let truth: Vec<serde_json::Value> =
         serde_json::from_str(&truth_text).context("reading truth.json")?;
 
@@ -71,8 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         findings.extend(these);
     }
     let jsonl = args.out.join("findings.jsonl");
-    let mut f = std::fs::File::create(&jsonl)
-        .with_context(|| format!("creating {}", jsonl.display()))?;
+    let mut f =
+        std::fs::File::create(&jsonl).with_context(|| format!("creating {}", jsonl.display()))?;
     for x in &findings {
         output::write_jsonl(&mut f, x)?;
     }

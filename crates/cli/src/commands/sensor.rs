@@ -62,8 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if let Some(file) = &args.filter_file {
         let text = minetrace_core::io::read_bounded_string(file, 1 << 20)?;
         config.ring.filter = Some(
-            afpacket::parse_bpf(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            afpacket::parse_bpf(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
         );
     }
     minetrace_sensor::stop_on_signals();

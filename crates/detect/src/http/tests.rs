@@ -15,6 +15,7 @@ fn flow() -> FlowInfo {
         first_packet: 1,
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
+        first_payload: Default::default(),
         end: FlowEnd::Fin,
     }
 }

@@ -23,6 +23,7 @@ fn flow(initiator_is_miner: bool) -> FlowInfo {
         first_packet: 1,
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
+        first_payload: Default::default(),
         end: FlowEnd::Fin,
     }
 }

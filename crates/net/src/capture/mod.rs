@@ -239,7 +239,10 @@ fn hex_of(b: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn read_all(bytes: &[u8]) -> (Vec<(i64, u32, Vec<u8>)>, Option<CaptureError>) {
+    /// (timestamp, link type, frame bytes) of each packet read.
+    type Frames = Vec<(i64, u32, Vec<u8>)>;
+
+    fn read_all(bytes: &[u8]) -> (Frames, Option<CaptureError>) {
         let mut r = match CaptureReader::new(bytes, Path::new("t.pcap")) {
             Ok(r) => r,
             Err(e) => return (Vec::new(), Some(e)),
@@ -334,7 +337,7 @@ mod tests {
 
     fn block(kind: u32, body: &[u8]) -> Vec<u8> {
         let mut body = body.to_vec();
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         let total = (12 + body.len()) as u32;

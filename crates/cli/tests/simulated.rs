@@ -1,0 +1,153 @@
+//! End-to-end per dialect from simulated captures: `minetrace simulate` writes every scenario with
+//! its ground truth, `minetrace analyze` must find each mining scenario with the right dialect and
+//! evidence and stay silent on every benign look-alike. Several findings are compared with golden
+//! JSON in tests/golden (regenerate with `UPDATE_GOLDEN=1 cargo test -p minetrace --test simulated`).
+
+use assert_cmd::Command;
+use std::path::Path;
+
+/// Scenarios whose findings are pinned byte for byte (after removing the temp path).
+const GOLDEN: &[&str] = &[
+    "stratum-v1-btc",
+    "cryptonote-xmrig",
+    "eth-proxy",
+    "stratum-v2-noise",
+    "tls-stratum-sni",
+    "dns-then-stratum",
+];
+
+fn simulate(dir: &Path) -> Vec<serde_json::Value> {
+    Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["simulate", "--seed", "7", "--minutes", "5", "--out"])
+        .arg(dir)
+        .assert()
+        .success();
+    let truth = minetrace_core::io::read_bounded_string(&dir.join("truth.json"), 16 << 20).unwrap();
+    serde_json::from_str(&truth).unwrap()
+}
+
+fn analyze(path: &Path) -> (i32, Vec<serde_json::Value>) {
+    let out = Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["analyze", "--quiet", "--format", "jsonl"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let findings = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out.status.code().unwrap_or(-1), findings)
+}
+
+#[test]
+fn every_simulated_scenario_is_judged_right() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = simulate(tmp.path());
+    assert!(truth.len() >= 20, "{} scenarios", truth.len());
+    let mut problems = Vec::new();
+    for t in &truth {
+        let file = t["file"].as_str().unwrap();
+        let (code, findings) = analyze(&tmp.path().join(file));
+        let expected = t["expected_finding"].as_bool().unwrap();
+        if !expected {
+            if !findings.is_empty() || code != 0 {
+                problems.push(format!("{file}: benign but got {findings:?}"));
+            }
+            continue;
+        }
+        if code != 1 {
+            problems.push(format!("{file}: exit {code}, nothing found"));
+            continue;
+        }
+        let want = t["dialect"].as_str().unwrap();
+        let inner = t["inner_dialect"].as_str();
+        let dialects: Vec<&str> = findings
+            .iter()
+            .filter_map(|f| f["dialect"].as_str())
+            .collect();
+        if !dialects.iter().any(|d| *d == want || Some(*d) == inner) {
+            problems.push(format!("{file}: dialects {dialects:?}, want {want}"));
+        }
+        // The wallet the simulator used is the wallet reported.
+        if let Some(wallet) = t["wallet"].as_str() {
+            let reported = findings.iter().any(|f| {
+                f["evidence"]["wallet"]["address"].as_str() == Some(wallet)
+                    || f["evidence"]["login"]
+                        .as_str()
+                        .is_some_and(|l| l.starts_with(wallet))
+            });
+            let encrypted = matches!(want, "tls" | "behavioural" | "stratum-v2-noise" | "dns");
+            if !reported && !encrypted {
+                problems.push(format!("{file}: wallet {wallet} not reported"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn golden_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = simulate(tmp.path());
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for name in GOLDEN {
+        let t = truth
+            .iter()
+            .find(|t| t["scenario"] == *name)
+            .unwrap_or_else(|| panic!("scenario {name} missing"));
+        let file = t["file"].as_str().unwrap();
+        let (_, mut findings) = analyze(&tmp.path().join(file));
+        for f in &mut findings {
+            // The temp directory differs between runs; the file name does not.
+            f["source"]["name"] = serde_json::Value::String(file.to_string());
+            f["id"] = serde_json::Value::String("<id>".into());
+        }
+        let got = serde_json::to_string_pretty(&findings).unwrap() + "\n";
+        let path = golden_dir.join(format!("{name}.json"));
+        if update || !path.exists() {
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = minetrace_core::io::read_bounded_string(&path, 16 << 20).unwrap();
+        assert_eq!(got, want, "{name}: findings differ from {}", path.display());
+    }
+}
+
+#[test]
+fn evidence_dir_holds_each_session_with_hashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    simulate(tmp.path());
+    let ev = tmp.path().join("evidence");
+    let out = Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["analyze", "--quiet", "--format", "jsonl", "--evidence-dir"])
+        .arg(&ev)
+        .arg(tmp.path().join("cryptonote-xmrig.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let finding: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let id = finding["id"].as_str().unwrap();
+    let sidecar: serde_json::Value = serde_json::from_slice(
+        &minetrace_core::io::read_bounded(&ev.join(format!("{id}.json")), 16 << 20).unwrap(),
+    )
+    .unwrap();
+    let pcap = minetrace_core::io::read_bounded(&ev.join(format!("{id}.pcap")), 64 << 20).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        sidecar["pcap_sha256"].as_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(&pcap))
+    );
+    assert!(sidecar["packets"].as_u64().unwrap() > 10);
+    // The session pcap is itself a capture that yields the same finding.
+    let (code, again) = analyze(&ev.join(format!("{id}.pcap")));
+    assert_eq!(code, 1);
+    assert_eq!(
+        again[0]["evidence"]["wallet"],
+        finding["evidence"]["wallet"]
+    );
+}
