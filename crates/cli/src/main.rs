@@ -2,7 +2,9 @@
 //! under `commands/`; the work happens in the library crates.
 
 mod commands;
+mod estimates;
 mod output;
+mod upload;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -176,17 +176,23 @@ pub fn write_table(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result
 pub fn write_summary(
     out: &mut dyn Write,
     hosts: &[minetrace_detect::summary::MiningHost],
+    findings: &[Finding],
 ) -> std::io::Result<()> {
     if hosts.is_empty() {
         return Ok(());
     }
+    let cfg = minetrace_estimate::EstimateConfig::default();
+    let energy: Vec<_> = hosts
+        .iter()
+        .map(|h| crate::estimates::host_figures(&cfg, h, findings))
+        .collect();
     writeln!(out, "\nMining hosts")?;
     writeln!(
         out,
-        "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} wallets",
-        "host", "coins", "rigs", "conns", "hashrate", "pools"
+        "{:<40} {:<6} {:>4} {:>5} {:<16} {:>9} {:>8} {:<30} wallets",
+        "host", "coins", "rigs", "conns", "hashrate", "power", "kWh/day", "pools"
     )?;
-    for h in hosts {
+    for (h, e) in hosts.iter().zip(&energy) {
         let rate = h
             .hashrate_hps
             .map(|r| {
@@ -197,17 +203,26 @@ pub fn write_summary(
                 )
             })
             .unwrap_or_default();
+        let power = e.map(|e| format!("{:.0} W", e.watts)).unwrap_or_default();
+        let kwh = e
+            .map(|e| format!("{:.1}", e.kwh_per_day))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{:<40} {:<6} {:>4} {:>5} {:<16} {:<30} {}",
+            "{:<40} {:<6} {:>4} {:>5} {:<16} {:>9} {:>8} {:<30} {}",
             h.client_ip,
             cell(&h.coins.join(","), 6),
             h.rigs,
             h.connections,
             cell(&rate, 16),
+            power,
+            kwh,
             cell(&h.pools.join(","), 30),
             cell(&h.wallets.join(","), 60)
         )?;
+    }
+    if let Some(line) = crate::estimates::total_line(&cfg, &energy) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

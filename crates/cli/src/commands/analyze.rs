@@ -38,6 +38,8 @@ pub struct Args {
     /// Print per-file statistics (packets, decoded, skipped by reason, flows) to stderr.
     #[arg(long)]
     pub stats: bool,
+    #[command(flatten)]
+    pub upload: crate::upload::UploadArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -47,6 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .load_file(file)
             .with_context(|| format!("loading indicators from {}", file.display()))?;
     }
+    let mut uploader = args.upload.uploader()?;
+    let estimate_cfg = minetrace_estimate::EstimateConfig::default();
     let files = expand(&args.paths)?;
     let engine = Engine::new(
         minetrace_detect::builtin(),
@@ -100,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // A pool run inside the network shows only across sessions.
         let internal = minetrace_detect::summary::internal_pools(&file_findings);
         file_findings.extend(internal);
+        crate::estimates::annotate(&estimate_cfg, &mut file_findings);
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         bar.set_position(done_bytes);
         if args.stats {
@@ -130,6 +135,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 }
             }
         }
+        if let Some(up) = uploader.as_mut() {
+            if let Err(e) = up.send(&file_findings) {
+                bar.suspend(|| eprintln!("minetrace: error: {e:#}"));
+                errors += 1;
+                // One failure is enough: the rest of the run would only wait on timeouts.
+                uploader = None;
+            }
+        }
         match args.format {
             Format::Jsonl => {
                 for f in &file_findings {
@@ -146,9 +159,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         all.extend(file_findings);
     }
     bar.finish_and_clear();
+    if let Some(up) = &uploader {
+        eprintln!("minetrace: {}", up.summary());
+    }
     if args.format == Format::Table {
         output::write_table(&mut out, &all)?;
-        output::write_summary(&mut out, &minetrace_detect::summary::summarize(&all))?;
+        output::write_summary(&mut out, &minetrace_detect::summary::summarize(&all), &all)?;
         writeln!(
             out,
             "\n{} file(s), {} finding(s){}",

@@ -79,7 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
 
     output::write_table(&mut out, &findings)?;
-    output::write_summary(&mut out, &minetrace_detect::summary::summarize(&findings))?;
+    output::write_summary(
+        &mut out,
+        &minetrace_detect::summary::summarize(&findings),
+        &findings,
+    )?;
 
     writeln!(out, "\n== Against the simulator's ground truth")?;
     let (mut hit, mut miss, mut quiet, mut noisy) = (0, 0, 0, 0);

@@ -142,9 +142,12 @@ pub struct Args {
     /// Limit --respond to these pids; repeatable.
     #[arg(long = "respond-pid", value_name = "PID", requires = "respond")]
     pub respond_pids: Vec<u32>,
+    #[command(flatten)]
+    pub upload: crate::upload::UploadArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let mut uploader = args.upload.uploader()?;
     let mut cfg = args.opts.to_config()?;
     if let Some(dir) = &args.evidence_dir {
         std::fs::create_dir_all(dir)
@@ -186,6 +189,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Table => write_table(&mut out, &findings, &report.stats)?,
     }
     out.flush()?;
+    if let Some(up) = uploader.as_mut() {
+        let owned: Vec<Finding> = findings.iter().map(|f| (*f).clone()).collect();
+        if let Err(e) = up.send(&owned) {
+            eprintln!("minetrace: error: {e:#}");
+            return Ok(crate::EXIT_ERROR);
+        }
+        eprintln!("minetrace: {}", up.summary());
+    }
     Ok(if findings.is_empty() {
         crate::EXIT_CLEAN
     } else {
