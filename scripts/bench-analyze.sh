@@ -30,7 +30,7 @@ if [ ! -s "$big" ]; then
   while IFS=$'\t' read -r file label _; do
     [ "$label" = mining ] || [ "$label" = benign ] || [ "$label" = crypto_p2p ] || continue
     enc=$(capinfos -E -T "$shared/data/captures/$file" 2>/dev/null | tail -1 | cut -f2)
-    [ "$enc" = "Ethernet" ] || continue
+    [ "$enc" = "ether" ] || [ "$enc" = "Ethernet" ] || continue
     n=$((n+1))
     editcap -F pcap "$shared/data/captures/$file" "$work/base/$(printf %04d $n).pcap" 2>/dev/null || true
   done < <(tail -n +2 "$shared/data/captures/MANIFEST.tsv")
@@ -38,7 +38,7 @@ if [ ! -s "$big" ]; then
   base_mb=$(( $(stat -c %s "$work/base.pcap") / 1048576 ))
   copies=$(( target_mb / (base_mb > 0 ? base_mb : 1) + 1 ))
   for i in $(seq 1 $copies); do
-    tcprewrite --seed=$i --infile="$work/base.pcap" --outfile="$work/copies/$(printf %03d $i).pcap"
+    tcprewrite --seed=$i --infile="$work/base.pcap" --outfile="$work/copies/$(printf %03d $i).pcap" 2>/dev/null
   done
   mergecap -F pcap -a -w "$big" "$work/copies"/*.pcap
   rm -rf "$work/base" "$work/copies"
@@ -51,11 +51,12 @@ cat "$big" > /dev/null
 
 timeit() { # name, then the command; prints "name seconds maxrss_kb"
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-  read -r secs rss < "$work/$name.time"
-  printf '%-22s %8.2f s %8.1f MiB/s  peak RSS %6.1f MiB\n' "$name" "$secs" \
-    "$(echo "$size / 1048576 / $secs" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-  echo "$name $secs $rss" >> "$work/results.txt"
+  /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
+  # GNU time writes "Command exited with non-zero status N" first when the tool exits non-zero.
+  read -r secs rss user sys < <(tail -1 "$work/$name.time")
+  printf '%-22s %8.2f s %8.1f MiB/s  CPU %6.2f s  peak RSS %6.1f MiB\n' "$name" "$secs" \
+    "$(echo "$size / 1048576 / $secs" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  echo "$name $secs $rss $(echo "$user + $sys" | bc -l)" >> "$work/results.txt"
 }
 : > "$work/results.txt"
 
@@ -83,19 +84,19 @@ def pair(a, ap, b, bp):
     x, y = (str(a), int(ap)), (str(b), int(bp))
     return tuple(sorted([x, y]))
 mt = set(); mt_hosts = set()
-for line in open(os.path.join(work, "minetrace.jsonl")):
+for line in open(os.path.join(work, "minetrace.jsonl"), errors="replace"):
     f = json.loads(line)
     c, s = f.get("client"), f.get("server")
     if c and s:
         mt.add(pair(c["ip"], c["port"], s["ip"], s["port"]))
         mt_hosts.add(c["ip"])
 sur = set()
-for line in open(os.path.join(work, "suricata", "eve.json")):
+for line in open(os.path.join(work, "suricata", "eve.json"), errors="replace"):
     e = json.loads(line)
     if e.get("event_type") == "alert" and "src_port" in e:
         sur.add(pair(e["src_ip"], e["src_port"], e["dest_ip"], e["dest_port"]))
 ndpi = set()
-with open(os.path.join(work, "ndpi.csv")) as fh:
+with open(os.path.join(work, "ndpi.csv"), errors="replace") as fh:
     rows = csv.reader(fh)
     header = next(rows)
     h = {k.strip("#"): i for i, k in enumerate(header)}
@@ -116,8 +117,10 @@ PY
 
 python3 - "$work/results.txt" <<'PY'
 import sys
-r = {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[1])}
+r = {l.split()[0]: (float(l.split()[1]), int(l.split()[2]), float(l.split()[3])) for l in open(sys.argv[1])}
 m1 = r["minetrace-1thread"][0]
-print(f"throughput vs suricata: {r['suricata'][0]/m1:.1f}x   vs ndpiReader: {r['ndpiReader'][0]/m1:.1f}x")
+c1 = r["minetrace-1thread"][2]
+print(f"throughput (elapsed) vs suricata: {r['suricata'][0]/m1:.1f}x   vs ndpiReader: {r['ndpiReader'][0]/m1:.1f}x")
+print(f"CPU time ratio       vs suricata: {r['suricata'][2]/c1:.1f}x   vs ndpiReader: {r['ndpiReader'][2]/c1:.1f}x")
 print(f"--threads 2 scaling: {m1/r['minetrace-2threads'][0]:.2f}x   minetrace peak RSS: {r['minetrace-1thread'][1]/1024:.1f} MiB")
 PY

@@ -509,7 +509,15 @@ impl FlowDetector for HttpFlow {
         self.overflow[i] = true;
     }
 
-    fn on_close(self: Box<Self>, flow: &FlowInfo, ctx: &mut Context) -> Vec<Finding> {
+    fn on_close(mut self: Box<Self>, flow: &FlowInfo, ctx: &mut Context) -> Vec<Finding> {
+        // A request whose body never came (the server closed first) still showed its head:
+        // the miner's user agent and mining headers are evidence on their own.
+        for dir in [Direction::AtoB, Direction::BtoA] {
+            let buf = std::mem::take(&mut self.bufs[dir.index()]);
+            if let Ok(Head::Request(req)) = parse_head(&buf) {
+                self.on_request_head(dir, flow.last_seen, &req, ctx);
+            }
+        }
         self.finding(flow, ctx).into_iter().collect()
     }
 

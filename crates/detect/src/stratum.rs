@@ -97,15 +97,16 @@ fn might_be_json_rpc(payload: &[u8]) -> bool {
         return true;
     }
     let window = &body[..body.len().min(4096)];
+    // One pass over the quotes (this runs on the first chunks of every TCP flow).
     window.contains(&b'{')
-        && [
-            &b"\"method\""[..],
-            b"\"result\"",
-            b"\"params\"",
-            b"\"jsonrpc\"",
-        ]
-        .iter()
-        .any(|k| window.windows(k.len()).any(|w| w == *k))
+        && window.iter().enumerate().any(|(i, &b)| {
+            b == b'"'
+                && window.get(i + 1..).is_some_and(|rest| {
+                    [&b"method\""[..], b"result\"", b"params\"", b"jsonrpc\""]
+                        .iter()
+                        .any(|k| rest.starts_with(k))
+                })
+        })
 }
 
 /// Per-flow state.

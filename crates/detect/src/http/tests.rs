@@ -157,6 +157,33 @@ fn eth_getwork_over_http() {
 }
 
 #[test]
+fn miner_head_without_its_body_still_counts() {
+    // cgminer.g0: the pool port answered 400 and closed; the getwork POST head came after,
+    // its body never did.
+    let head = "POST / HTTP/1.1\r\nAuthorization: Basic Qml0Y29pbjp4\r\nHost: 185.71.66.31:18888\r\nAccept: */*\r\nContent-type: application/json\r\nX-Mining-Extensions: longpoll midstate rollntime submitold\r\nContent-Length: 116\r\nUser-Agent: cgminer 3.7.2\r\n\r\n";
+    let f = run(
+        &[
+            (
+                false,
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n400 Bad Request".to_vec(),
+            ),
+            (true, head.as_bytes().to_vec()),
+        ],
+        None,
+    );
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].confidence, Confidence::Medium);
+    // The same head from a browser-like agent without mining headers stays silent.
+    let plain = head
+        .replace(
+            "X-Mining-Extensions: longpoll midstate rollntime submitold\r\n",
+            "",
+        )
+        .replace("cgminer 3.7.2", "curl/8.5.0");
+    assert!(run(&[(true, plain.into_bytes())], None).is_empty());
+}
+
+#[test]
 fn lone_getblocktemplate_from_node_software_is_low() {
     let f = run(&[(true, post("python-requests/2.31", "", GBT))], None);
     assert_eq!(f[0].confidence, Confidence::Low);

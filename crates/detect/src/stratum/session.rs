@@ -16,6 +16,20 @@ use minetrace_proto::mining::{
 use serde_json::Value;
 use std::collections::VecDeque;
 
+/// Client methods that exist only in Stratum (V1 and its Ethereum variants): seeing one is a
+/// miner speaking, whatever the other side does.
+const STRATUM_CLIENT_METHODS: &[&str] = &[
+    "mining.subscribe",
+    "mining.authorize",
+    "mining.submit",
+    "mining.extranonce.subscribe",
+    "mining.configure",
+    "mining.hello",
+    "eth_submitLogin",
+    "eth_submitWork",
+    "eth_submitHashrate",
+];
+
 /// Most method names kept per side.
 const MAX_METHODS: usize = 16;
 /// Most requests awaiting an answer (per flow).
@@ -121,7 +135,12 @@ fn cut(s: &str) -> String {
 }
 
 impl Session {
+    /// An HTTP head makes the flow the HTTP detector's (getwork), unless Stratum was spoken
+    /// first: then it is a web server answering a miner (a refused attempt), still ours.
     pub fn mark_http(&mut self) {
+        if self.mining_msgs > 0 {
+            return;
+        }
         self.http = true;
     }
 
@@ -148,7 +167,7 @@ impl Session {
 
     pub fn on_line(&mut self, dir: Direction, ts: Timestamp, line: &[u8], ctx: &Context) {
         if minetrace_proto::http::looks_like_http(super::lines::trim_start(line)) {
-            self.http = true;
+            self.mark_http();
             return;
         }
         let Ok(msg) = parse_line(line) else {
@@ -716,9 +735,16 @@ impl Session {
                 || client_side.methods.len() >= 2);
         let pool_unambiguous = pool_side.pool_msgs >= 2
             || self.jobs >= 1 && pool_side.pool_msgs >= 1 && self.hints.cryptonote;
+        // A Stratum-namespace request is a miner speaking even when no pool answers (a refused
+        // or dead pool, an HTTP server on the port): a mining attempt the host must explain.
+        let stratum_attempt = client_side.client_msgs > 0
+            && client_side
+                .methods
+                .iter()
+                .any(|m| STRATUM_CLIENT_METHODS.contains(&m.as_str()));
         let confidence = if two_sided && consistent {
             Confidence::High
-        } else if client_unambiguous || pool_unambiguous {
+        } else if client_unambiguous || pool_unambiguous || stratum_attempt {
             Confidence::Medium
         } else {
             Confidence::Low
@@ -753,6 +779,11 @@ impl Session {
                 "pool sent"
             };
             f.reason(format!("{verb} {}", join_methods(&pool_side.methods)));
+        }
+        if stratum_attempt && pool_side.pool_msgs == 0 {
+            f.reason(
+                "a mining attempt: the miner spoke Stratum but no pool answered in kind (refused, dead pool or another service)",
+            );
         }
         if !two_sided {
             let only = if client_side.client_msgs > 0 {

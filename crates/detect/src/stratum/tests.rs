@@ -273,9 +273,10 @@ fn one_sided_pool_capture_is_medium() {
 }
 
 #[test]
-fn a_lone_subscribe_is_only_low() {
+fn a_lone_subscribe_is_a_reported_attempt() {
+    // Suricata's ET rules alert on it too: nothing but a miner sends mining.subscribe.
     let f = one(&[m(0, r#"{"id":1,"method":"mining.subscribe","params":[]}"#)]);
-    assert_eq!(f.confidence, Confidence::Low);
+    assert_eq!(f.confidence, Confidence::Medium);
 }
 
 #[test]
@@ -820,6 +821,30 @@ fn cgminer_probe_refused_by_pool_is_still_reported() {
         .reasons
         .iter()
         .any(|r| r.contains("pool refused the login: Invalid username")));
+}
+
+#[test]
+fn a_refused_subscribe_is_a_mining_attempt() {
+    // cgminer tries a pool port that answers HTTP 400 (shared capture cgminer.g0).
+    let got = run(&[
+        m(0, r#"{"id": 186, "method": "mining.subscribe", "params": []}"#),
+        p(
+            0,
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request",
+        ),
+    ]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].confidence, Confidence::Medium);
+    assert!(got[0].reasons.iter().any(|r| r.contains("mining attempt")));
+    // A generic `login` with nothing else is not enough.
+    let got = run(&[m(
+        0,
+        r#"{"id":1,"method":"login","params":{"user":"alice"}}"#,
+    )]);
+    assert!(
+        got.iter().all(|f| f.confidence < Confidence::Medium),
+        "{got:?}"
+    );
 }
 
 // ---------- benign look-alikes ----------
