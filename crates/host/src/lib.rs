@@ -40,6 +40,7 @@ pub mod files;
 pub mod gpu;
 pub mod hashcache;
 pub mod indicators;
+pub mod power;
 pub mod procfs;
 pub mod respond;
 pub mod scanner;

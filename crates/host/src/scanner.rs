@@ -149,6 +149,11 @@ pub struct Scanner {
     swept_inodes: HashSet<u64>,
     inode_owner: HashMap<u64, u32>,
     ticks: u64,
+    power: crate::power::PowerMeter,
+    /// RAPL and busy-CPU figures between the last two samples.
+    power_window: Option<crate::power::PowerWindow>,
+    /// GPU watts (NVML) attributed to each pid in the last full scan.
+    gpu_watts: HashMap<u32, f64>,
     /// Notes from setup (rule files skipped...), reported with every scan.
     pub setup_notes: Vec<String>,
 }
@@ -182,6 +187,7 @@ impl Scanner {
         let self_exe = std::env::current_exe()
             .ok()
             .and_then(|p| FileKey::of(&p).ok());
+        let (cfg_sys_root, cfg_proc_root) = (cfg.sys_root.clone(), cfg.proc_root.clone());
         Scanner {
             cfg,
             intel,
@@ -194,6 +200,9 @@ impl Scanner {
             inode_owner: HashMap::new(),
             self_exe,
             ticks: ticks_per_second(),
+            power: crate::power::PowerMeter::new(&cfg_sys_root, &cfg_proc_root, ticks_per_second()),
+            power_window: None,
+            gpu_watts: HashMap::new(),
             setup_notes,
         }
     }
@@ -276,12 +285,18 @@ impl Scanner {
             .iter()
             .any(|p| self.procs.get(p).is_some_and(|c| c.cpu_percent.is_none()));
         if needs_window && !self.cfg.cpu_window.is_zero() {
+            // The power window spans the CPU window (or, for the agent, the time since the last
+            // scan), so RAPL energy and CPU shares cover the same interval.
+            self.power.sample();
             std::thread::sleep(self.cfg.cpu_window);
             for pid in &present {
                 self.sample_cpu(*pid);
             }
         }
 
+        if only.is_none() {
+            self.power_window = self.power.sample();
+        }
         for pid in &present {
             let threshold = self.cfg.cpu_threshold;
             if let Some(c) = self.procs.get_mut(pid) {
@@ -439,7 +454,23 @@ impl Scanner {
                 report.note(why.clone());
             }
             let mut gpu_pids: HashMap<u32, Vec<String>> = HashMap::new();
+            self.gpu_watts.clear();
             for d in &t.devices {
+                // Device power split by SM utilisation when NVML gives it, else evenly.
+                if let Some(w) = d.power_watts {
+                    let util_total: u32 = d.process_utilization.iter().map(|(_, u)| *u).sum();
+                    if util_total > 0 {
+                        for (pid, u) in &d.process_utilization {
+                            *self.gpu_watts.entry(*pid).or_default() +=
+                                w * f64::from(*u) / f64::from(util_total);
+                        }
+                    } else if !d.processes.is_empty() {
+                        for (pid, _) in &d.processes {
+                            *self.gpu_watts.entry(*pid).or_default() +=
+                                w / d.processes.len() as f64;
+                        }
+                    }
+                }
                 for (pid, mem) in &d.processes {
                     gpu_pids.entry(*pid).or_default().push(format!(
                         "GPU {} ({}) compute process{}",
@@ -610,6 +641,19 @@ impl Scanner {
                     f.reason(r.clone());
                 }
                 f.evidence.process = Some(pe.clone());
+                let gpu_w = self.gpu_watts.get(&pe.pid).copied();
+                if pe.cpu_percent.is_some_and(|p| p >= 1.0) || gpu_w.is_some() {
+                    let power = crate::power::process_power(
+                        self.power_window.as_ref(),
+                        pe.cpu_percent.unwrap_or(0.0),
+                        gpu_w,
+                    );
+                    let kwh = power.scaled(0.024, "kWh/day", "x 24 h / 1000");
+                    f.evidence.extra.insert(
+                        "estimate".into(),
+                        serde_json::json!({ "power": power, "kwh_per_day": kwh }),
+                    );
+                }
                 if let Some(u) = flagged.analysis.pool_urls.first() {
                     f.evidence.pool_host = Some(u.host.clone());
                 } else if let Some((h, _, _)) = flagged.analysis.pool_hosts.first() {

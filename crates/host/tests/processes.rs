@@ -243,6 +243,13 @@ fn cpu_burning_look_alike_is_found_and_python_is_not() {
     let cpu = detector(&fs, "host-cpu");
     assert_eq!(cpu.confidence, Confidence::High, "{:?}", cpu.reasons);
     assert!(cpu.evidence.process.as_ref().unwrap().cpu_percent.unwrap() > 5.0);
+    // Its power: measured from RAPL where readable, else estimated from the busy cores; the
+    // figure says which.
+    let power = &cpu.evidence.extra["estimate"]["power"];
+    assert!(power["value"].as_f64().unwrap() > 0.0, "{power}");
+    let basis = power["basis"].as_str().unwrap();
+    let rapl = std::path::Path::new("/sys/class/powercap/intel-rapl:0/energy_uj").exists();
+    assert_eq!(basis, if rapl { "measured" } else { "estimated" }, "{power}");
     assert_eq!(
         detector(&fs, "host-masquerade").confidence,
         Confidence::High
