@@ -4,6 +4,9 @@
 use minetrace_core::Finding;
 use minetrace_detect::summary::MiningHost;
 use minetrace_estimate::calc::{calculate, finding_figures, CalcInputs};
+use minetrace_estimate::rigs::{
+    estimate_rigs, AddressObservations, ConnectionObservation, IpIdSample, RigEstimate, TsSample,
+};
 use minetrace_estimate::EstimateConfig;
 use std::collections::HashMap;
 
@@ -108,4 +111,85 @@ pub fn total_line(cfg: &EstimateConfig, hosts: &[Option<HostEnergy>]) -> Option<
             e.tariff.currency
         )
     })
+}
+
+/// How many rigs stand behind one mining host's address: distinct workers, rig ids and
+/// extranonce1 values, concurrent connections, TCP timestamp clocks and IP-ID counters
+/// (`minetrace_estimate::rigs`), from its findings. `None` without network findings.
+pub fn host_rigs(
+    cfg: &EstimateConfig,
+    host: &MiningHost,
+    findings: &[Finding],
+) -> Option<RigEstimate> {
+    let mut obs = AddressObservations::default();
+    let mut seen = std::collections::HashSet::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.client.as_ref().is_some_and(|c| c.ip == host.client_ip))
+    {
+        let (Some(c), Some(s)) = (&f.client, &f.server) else {
+            continue;
+        };
+        let id = format!("{c} -> {s}");
+        let clock = f.evidence.extra.get("client_clock");
+        let pairs = |key: &str| -> Vec<(f64, u64)> {
+            clock
+                .and_then(|c| c.get(key))
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_u64()?)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        obs.ip_ids
+            .extend(pairs("ip_id").into_iter().filter_map(|(t, v)| {
+                Some(IpIdSample {
+                    capture_s: t,
+                    ip_id: u16::try_from(v).ok()?,
+                })
+            }));
+        let e = &f.evidence;
+        // The share-rate method reads only how many shares fell in how long: the counted
+        // submissions are laid evenly over the session's span (bounded).
+        let (start, end) = (
+            f.first_seen.micros() as f64 / 1e6,
+            f.last_seen.micros() as f64 / 1e6,
+        );
+        let n = e.shares_submitted.min(10_000);
+        let share_times_s: Vec<f64> = if n >= 2 && end > start {
+            (0..n)
+                .map(|i| start + (end - start) * i as f64 / (n - 1) as f64)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        obs.connections.push(ConnectionObservation {
+            id,
+            worker: e.worker.clone(),
+            rig_id: e.rig_id.clone(),
+            extranonce1: e.extranonce1.clone(),
+            agent: e.agent.clone(),
+            start_s: Some(start),
+            end_s: Some(end),
+            share_times_s,
+            tcp_timestamps: pairs("tsval")
+                .into_iter()
+                .filter_map(|(t, v)| {
+                    Some(TsSample {
+                        capture_s: t,
+                        tsval: u32::try_from(v).ok()?,
+                    })
+                })
+                .collect(),
+        });
+    }
+    if obs.connections.is_empty() {
+        return None;
+    }
+    Some(estimate_rigs(cfg, &obs))
 }

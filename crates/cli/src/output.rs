@@ -11,6 +11,30 @@ pub enum Format {
     Jsonl,
     /// Suricata EVE-style `alert` records.
     Eve,
+    /// One JSON object per mining host: what it mines where, how many rigs, estimated draw.
+    Hosts,
+}
+
+/// Writes one JSON line per mining host (the table's summary, with its estimates).
+pub fn write_hosts(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
+    let cfg = minetrace_estimate::EstimateConfig::default();
+    for h in minetrace_detect::summary::summarize(findings) {
+        let mut v = serde_json::to_value(&h).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(r) = crate::estimates::host_rigs(&cfg, &h, findings) {
+                obj.insert(
+                    "rig_estimate".into(),
+                    serde_json::to_value(&r).unwrap_or_default(),
+                );
+            }
+            if let Some(e) = crate::estimates::host_figures(&cfg, &h, findings) {
+                obj.insert("power_w".into(), e.watts.into());
+                obj.insert("kwh_per_day".into(), e.kwh_per_day.into());
+            }
+        }
+        writeln!(out, "{v}")?;
+    }
+    Ok(())
 }
 
 /// Writes one finding as a JSON line.
@@ -189,10 +213,15 @@ pub fn write_summary(
     writeln!(out, "\nMining hosts")?;
     writeln!(
         out,
-        "{:<40} {:<6} {:>4} {:>5} {:<16} {:>9} {:>8} {:<30} wallets",
+        "{:<40} {:<6} {:>9} {:>5} {:<16} {:>9} {:>8} {:<30} wallets",
         "host", "coins", "rigs", "conns", "hashrate", "power", "kWh/day", "pools"
     )?;
     for (h, e) in hosts.iter().zip(&energy) {
+        let rigs = match crate::estimates::host_rigs(&cfg, h, findings) {
+            Some(r) if r.low != r.high => format!("{} ({}-{})", r.point, r.low, r.high),
+            Some(r) => r.point.to_string(),
+            None => h.rigs.to_string(),
+        };
         let rate = h
             .hashrate_hps
             .map(|r| {
@@ -209,10 +238,10 @@ pub fn write_summary(
             .unwrap_or_default();
         writeln!(
             out,
-            "{:<40} {:<6} {:>4} {:>5} {:<16} {:>9} {:>8} {:<30} {}",
+            "{:<40} {:<6} {:>9} {:>5} {:<16} {:>9} {:>8} {:<30} {}",
             h.client_ip,
             cell(&h.coins.join(","), 6),
-            h.rigs,
+            rigs,
             h.connections,
             cell(&rate, 16),
             power,

@@ -151,3 +151,53 @@ fn evidence_dir_holds_each_session_with_hashes() {
         finding["evidence"]["wallet"]
     );
 }
+
+/// Rigs behind one NAT address, plain and TLS, and behind a mining proxy: for three seeds the
+/// estimate's range contains the simulator's truth; with clocks or rig ids it is exact.
+#[test]
+fn rig_estimates_contain_the_truth() {
+    let mut table = Vec::new();
+    for seed in ["3", "11", "29"] {
+        let tmp = tempfile::tempdir().unwrap();
+        Command::cargo_bin("minetrace")
+            .unwrap()
+            .args(["simulate", "--seed", seed, "--minutes", "4", "--out"])
+            .arg(tmp.path())
+            .args(["--scenario", "nat-rigs", "--scenario", "nat-rigs-tls"])
+            .args(["--scenario", "xmrig-proxy-nicehash"])
+            .assert()
+            .success();
+        let truth: Vec<serde_json::Value> = serde_json::from_str(
+            &minetrace_core::io::read_bounded_string(&tmp.path().join("truth.json"), 1 << 20)
+                .unwrap(),
+        )
+        .unwrap();
+        for t in &truth {
+            let out = Command::cargo_bin("minetrace")
+                .unwrap()
+                .args(["analyze", "--quiet", "--format", "hosts"])
+                .arg(tmp.path().join(t["file"].as_str().unwrap()))
+                .output()
+                .unwrap();
+            let hosts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(hosts.len(), 1, "{hosts:?}");
+            let est = &hosts[0]["rig_estimate"];
+            let (low, high, point) = (
+                est["low"].as_u64().unwrap(),
+                est["high"].as_u64().unwrap(),
+                est["point"].as_u64().unwrap(),
+            );
+            let rigs = t["rigs"].as_u64().unwrap();
+            let name = t["scenario"].as_str().unwrap_or_default().to_string();
+            assert!(low <= rigs && rigs <= high, "{name} seed {seed}: {rigs} not in {est}");
+            if name != "xmrig-proxy-nicehash" {
+                assert_eq!(point, rigs, "{name} seed {seed}: {est}");
+            }
+            table.push(format!("{name} seed {seed}: truth {rigs}, estimate {point} ({low}-{high})"));
+        }
+    }
+    println!("{}", table.join("\n"));
+}

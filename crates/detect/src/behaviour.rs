@@ -598,6 +598,7 @@ mod tests {
             stats,
             first_packets: first,
             first_payload: Default::default(),
+            clock: None,
             end: FlowEnd::Fin,
         }
     }

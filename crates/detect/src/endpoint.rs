@@ -141,6 +141,7 @@ mod tests {
             stats,
             first_packets: Vec::new(),
             first_payload: Default::default(),
+            clock: None,
             end: FlowEnd::Fin,
         }
     }

@@ -106,6 +106,52 @@ impl DirStats {
 /// How many packets a flow keeps in [`FlowInfo::first_packets`].
 pub const FIRST_PACKETS: usize = 32;
 
+/// Samples kept per direction for counting hosts behind an address.
+pub const CLOCK_SAMPLES: usize = 8;
+/// Least time between two kept samples (the first is always kept; the last slot always holds
+/// the newest, so the span grows with the flow).
+pub const CLOCK_SAMPLE_GAP_SECS: f64 = 5.0;
+
+/// TCP timestamp (TSval) and IPv4 Identification samples of one direction of a flow: each host
+/// has its own timestamp clock and, on many stacks, one IP-ID counter, so they tell apart rigs
+/// behind one NAT address even under TLS (`minetrace_estimate::rigs`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClockSamples {
+    pub tsval: Vec<(Timestamp, u32)>,
+    pub ip_id: Vec<(Timestamp, u16)>,
+}
+
+impl ClockSamples {
+    /// Keeps a sample if it is the first, far enough from the previous kept one, or (when full)
+    /// newer than the last.
+    pub fn offer(&mut self, ts: Timestamp, tsval: Option<u32>, ip_id: Option<u16>) {
+        fn keep<T: Copy>(v: &mut Vec<(Timestamp, T)>, ts: Timestamp, x: T) {
+            match v.last() {
+                None => v.push((ts, x)),
+                Some(&(last, _)) if v.len() < CLOCK_SAMPLES => {
+                    if ts.seconds_since(last) >= CLOCK_SAMPLE_GAP_SECS {
+                        v.push((ts, x));
+                    }
+                }
+                Some(&(last, _)) => {
+                    if ts > last {
+                        if let Some(slot) = v.last_mut() {
+                            *slot = (ts, x);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(t) = tsval {
+            keep(&mut self.tsval, ts, t);
+        }
+        // IP-ID 0 is what stacks send with DF set and no counter: no information.
+        if let Some(id) = ip_id.filter(|&id| id != 0) {
+            keep(&mut self.ip_id, ts, id);
+        }
+    }
+}
+
 /// What the flow's first payload chunk looked like: lets shape-based detectors tell readable
 /// sessions (which content detectors have already read) from encrypted or binary ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -166,6 +212,9 @@ pub struct FlowInfo {
     pub first_packets: Vec<PacketInfo>,
     /// The first payload chunk's kind (set by the engine from the first payload packet).
     pub first_payload: PayloadHint,
+    /// Clock samples per direction, kept only for flows a content detector follows (the
+    /// engine allocates them on acceptance, so other flows cost nothing).
+    pub clock: Option<Box<[ClockSamples; 2]>>,
     pub end: FlowEnd,
 }
 

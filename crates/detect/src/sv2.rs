@@ -475,6 +475,7 @@ mod tests {
             stats: [DirStats::default(); 2],
             first_packets: Vec::new(),
             first_payload: Default::default(),
+            clock: None,
             end: FlowEnd::Fin,
         }
     }

@@ -20,6 +20,7 @@ fn flow(transport: Transport, sport: u16, dport: u16) -> FlowInfo {
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
         first_payload: Default::default(),
+        clock: None,
         end: FlowEnd::EndOfInput,
     }
 }

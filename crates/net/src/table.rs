@@ -177,6 +177,7 @@ impl<'d> FlowTable<'d> {
                         stats: [DirStats::default(); 2],
                         first_packets: Vec::new(),
                         first_payload: Default::default(),
+                        clock: None,
                         end: FlowEnd::Open,
                     },
                     reasm: [Reassembler::default(), Reassembler::default()],
@@ -224,6 +225,9 @@ impl<'d> FlowTable<'d> {
                     });
                     info.stats[dir.index()].missing_bytes += lost;
                     self.stats.gaps += gaps;
+                    if info.clock.is_none() && !follow.followers.is_empty() {
+                        info.clock = Some(Box::default());
+                    }
                 }
                 if flags & tcp_flags::FIN != 0 {
                     entry.fin[dir.index()] = true;
@@ -396,8 +400,46 @@ fn report(findings: Vec<Finding>, info: &FlowInfo, ctx: &Context, emit: &mut imp
         if f.id.is_empty() {
             f.assign_id();
         }
+        attach_client_clock(&mut f, info);
         emit(f);
     }
+}
+
+/// Puts the client side's clock samples into `evidence.extra.client_clock` (seconds since the
+/// epoch and the value), where the per-address rig estimate reads them.
+fn attach_client_clock(f: &mut Finding, info: &FlowInfo) {
+    let Some(clock) = info.clock.as_ref() else {
+        return;
+    };
+    let Some(client) = f.client.as_ref() else {
+        return;
+    };
+    let dir = if client.ip == info.a.ip() && client.port == info.a.port() {
+        Direction::AtoB
+    } else {
+        Direction::BtoA
+    };
+    let Some(c) = clock.get(dir.index()) else {
+        return;
+    };
+    if c.tsval.is_empty() && c.ip_id.is_empty() {
+        return;
+    }
+    let secs = |t: Timestamp| (t.micros() as f64 / 1e6 * 1e6).round() / 1e6;
+    let tsval: Vec<serde_json::Value> = c
+        .tsval
+        .iter()
+        .map(|(t, v)| serde_json::json!([secs(*t), v]))
+        .collect();
+    let ip_id: Vec<serde_json::Value> = c
+        .ip_id
+        .iter()
+        .map(|(t, v)| serde_json::json!([secs(*t), v]))
+        .collect();
+    f.evidence.extra.insert(
+        "client_clock".into(),
+        serde_json::json!({ "tsval": tsval, "ip_id": ip_id }),
+    );
 }
 
 fn update_stats(info: &mut FlowInfo, dir: Direction, ts: Timestamp, pkt: &Decoded<'_>, flags: u8) {
@@ -415,6 +457,11 @@ fn update_stats(info: &mut FlowInfo, dir: Direction, ts: Timestamp, pkt: &Decode
             payload_len: len,
             tcp_flags: flags,
         });
+    }
+    if let Some(clock) = info.clock.as_mut() {
+        if let Some(c) = clock.get_mut(dir.index()) {
+            c.offer(ts, pkt.tcp.and_then(|t| t.tsval), pkt.ip_id);
+        }
     }
     if len > 0 && info.first_payload == PayloadHint::Unknown {
         info.first_payload = PayloadHint::classify(pkt.payload);

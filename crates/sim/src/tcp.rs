@@ -50,6 +50,23 @@ pub struct TcpConversation {
     packets: Vec<Packet>,
     /// Bytes of payload sent in each direction (client->server, server->client).
     pub bytes_sent: [u64; 2],
+    /// The client host's TCP timestamp clock, when it sends the option (RFC 7323).
+    client_clock: Option<TsClock>,
+}
+
+/// A host's TCP timestamp clock: `tsval = offset + rate_hz * seconds` (each host has its own
+/// offset and, through its crystal's skew, its own rate: what Kohno et al. 2005 count hosts by).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TsClock {
+    pub offset: u32,
+    pub rate_hz: f64,
+}
+
+impl TsClock {
+    pub fn at(&self, micros: u64) -> u32 {
+        self.offset
+            .wrapping_add((micros as f64 * self.rate_hz / 1e6) as u64 as u32)
+    }
 }
 
 impl TcpConversation {
@@ -76,7 +93,24 @@ impl TcpConversation {
             last_ts: 0,
             packets: Vec::new(),
             bytes_sent: [0, 0],
+            client_clock: None,
         }
+    }
+
+    /// The client sends TCP timestamps from `clock` on every segment.
+    pub fn set_client_clock(&mut self, clock: TsClock) {
+        self.client_clock = Some(clock);
+    }
+
+    /// The client's next IPv4 Identification value (a host-wide counter shared by all its
+    /// connections, as older stacks and many embedded ones keep).
+    pub fn set_client_ip_id(&mut self, next: u16) {
+        self.client_ip_id = next.wrapping_sub(1);
+    }
+
+    /// The client's last IPv4 Identification value.
+    pub fn client_ip_id(&self) -> u16 {
+        self.client_ip_id
     }
 
     /// Replace the link settings (e.g. to add VLAN tags) for both directions.
@@ -98,8 +132,14 @@ impl TcpConversation {
         t
     }
 
-    fn emit(&mut self, dir: Direction, t: u64, seg: TcpSegment) {
+    fn emit(&mut self, dir: Direction, t: u64, mut seg: TcpSegment) {
         let t = self.clamp(t);
+        if let (Direction::ClientToServer, Some(clock)) = (dir, self.client_clock) {
+            // NOP, NOP, kind 8 length 10, TSval, TSecr (the echo is not modelled).
+            seg.options.extend_from_slice(&[1, 1, 8, 10]);
+            seg.options.extend_from_slice(&clock.at(t).to_be_bytes());
+            seg.options.extend_from_slice(&0u32.to_be_bytes());
+        }
         let data = match dir {
             Direction::ClientToServer => {
                 self.client_ip_id = self.client_ip_id.wrapping_add(1);

@@ -154,13 +154,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     output::write_eve(&mut out, f)?;
                 }
             }
-            Format::Table => {}
+            Format::Table | Format::Hosts => {}
         }
         all.extend(file_findings);
     }
     bar.finish_and_clear();
     if let Some(up) = &uploader {
         eprintln!("minetrace: {}", up.summary());
+    }
+    if args.format == Format::Hosts {
+        output::write_hosts(&mut out, &all)?;
     }
     if args.format == Format::Table {
         output::write_table(&mut out, &all)?;

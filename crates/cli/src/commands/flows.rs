@@ -126,6 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
         errors += file_errors;
     }
+    if args.format == Format::Hosts {
+        output::write_hosts(&mut out, &all)?;
+    }
     if args.format == Format::Table {
         output::write_table(&mut out, &all)?;
         writeln!(
@@ -158,7 +161,7 @@ fn emit(out: &mut dyn Write, format: Format, f: &Finding) -> std::io::Result<()>
     match format {
         Format::Jsonl => output::write_jsonl(out, f),
         Format::Eve => output::write_eve(out, f),
-        Format::Table => Ok(()),
+        Format::Table | Format::Hosts => Ok(()),
     }
 }
 
@@ -209,6 +212,9 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
     }
     if format == Format::Table {
         output::write_table(&mut out, &findings)?;
+    }
+    if format == Format::Hosts {
+        output::write_hosts(&mut out, &findings)?;
     }
     writeln!(
         std::io::stderr(),

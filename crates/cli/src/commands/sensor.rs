@@ -45,6 +45,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    if args.format == Format::Hosts {
+        anyhow::bail!("--format hosts summarises a finished input; the sensor streams: use jsonl");
+    }
     let mut intel = minetrace_intel::Intel::builtin();
     for file in &args.intel {
         intel
@@ -83,7 +86,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 match args.format {
                     Format::Jsonl => output::write_jsonl(&mut out, &f)?,
                     Format::Eve => output::write_eve(&mut out, &f)?,
-                    Format::Table => output::write_table(&mut out, std::slice::from_ref(&f))?,
+                    Format::Table | Format::Hosts => {
+                        output::write_table(&mut out, std::slice::from_ref(&f))?
+                    }
                 }
                 out.flush()?;
             }

@@ -16,6 +16,7 @@ fn flow() -> FlowInfo {
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
         first_payload: Default::default(),
+        clock: None,
         end: FlowEnd::Fin,
     }
 }

@@ -24,6 +24,7 @@ fn flow(initiator_is_miner: bool) -> FlowInfo {
         stats: [DirStats::default(); 2],
         first_packets: Vec::new(),
         first_payload: Default::default(),
+        clock: None,
         end: FlowEnd::Fin,
     }
 }

@@ -312,6 +312,71 @@ pub(crate) fn nat_rigs(ctx: &mut Ctx) -> Result<Built, SimError> {
     Ok((packets, truth))
 }
 
+/// Four rigs behind one NAT address, each in TLS to the same pool (nothing readable inside), one
+/// of them reconnecting: only the hosts' TCP timestamp clocks and IP-ID counters tell them apart.
+pub(crate) fn nat_rigs_tls(ctx: &mut Ctx) -> Result<Built, SimError> {
+    let nat_ip = IpAddr::V4(Ipv4Addr::new(172, 16, ctx.rng.gen_range(16..32), 1));
+    let server = SocketAddr::new(ctx.doc_ip(), 9000);
+    let wallet = wallets::monero(&mut ctx.rng);
+    let mut truth = GroundTruth::new(ctx.name, "tls", endpoint(server));
+    let mut packets = Vec::new();
+    let mut total_rate = 0.0;
+    let (start, end) = (ctx.start, ctx.end);
+    let mid = start + (end - start) / 2;
+    for i in 1..=4u32 {
+        // Linux clocks tick at 1000 Hz; each crystal runs 20-150 ppm off, either way, and
+        // the rigs' skews are at least 40 ppm apart (rig i: 40 * i ppm).
+        let ppm = 40.0 * f64::from(i) * if ctx.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+        let clock = crate::tcp::TsClock {
+            offset: ctx.rng.gen(),
+            rate_hz: 1000.0 * (1.0 + ppm * 1e-6),
+        };
+        let mut ip_id: u16 = ctx.rng.gen();
+        let mut cfg = default_xmr(ctx);
+        cfg.wallet = wallet.clone();
+        cfg.rigid = String::new();
+        cfg.share_mean_s = ctx.rng.gen_range(15.0..30.0);
+        total_rate += cfg.hashrate;
+        // Rig 2 drops its connection half way and reconnects.
+        let spans = if i == 2 {
+            vec![(start, mid), (mid + 5_000_000, end)]
+        } else {
+            vec![(start, end)]
+        };
+        for (from, to) in spans {
+            let client = SocketAddr::new(nat_ip, 40000 + ctx.rng.gen_range(0..20000));
+            let mut conv = ctx.conversation(client, server);
+            conv.set_client_clock(clock);
+            conv.set_client_ip_id(ip_id);
+            let opts = crate::tls::TlsOptions {
+                server_name: "pool.supportxmr.com".into(),
+                server_ip: server.ip(),
+                send_sni: true,
+                alpn: Vec::new(),
+                tls12_only: false,
+            };
+            let seed = ctx.sub_seed();
+            let from = from + ctx.uniform_us(0.0, 20.0);
+            let (mut car, t) = Carrier::tls(conv, seed, &opts, from)?;
+            xmr_session(ctx, &mut car, t, to, &cfg, &mut truth)?;
+            car.close(to + 1_000)?;
+            ip_id = car.conv.client_ip_id().wrapping_add(1);
+            truth.clients.push(endpoint(client));
+            packets.extend(car.into_packets());
+        }
+    }
+    packets.sort_by_key(|p| p.ts_micros);
+    truth.wallet = Some(wallet);
+    truth.rigs = 4;
+    truth.hashrate_hps = Some(total_rate);
+    truth.difficulty = None;
+    truth.hashes_per_share = None;
+    truth.sni = Some("pool.supportxmr.com".into());
+    truth.inner_dialect = Some("cryptonote".into());
+    truth.notes = "four rigs, five TLS connections (rig 2 reconnects) from one NAT address; each rig its own TCP timestamp clock (1000 Hz, 40-160 ppm skew) and IP-ID counter".into();
+    Ok((packets, truth))
+}
+
 pub(crate) fn mid_session(ctx: &mut Ctx) -> Result<Built, SimError> {
     let client = SocketAddr::new(ctx.lan_ip(), ctx.ephemeral_port());
     let server = SocketAddr::new(ctx.doc_ip(), 5555);

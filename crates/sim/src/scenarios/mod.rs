@@ -57,6 +57,7 @@ pub(crate) fn registry() -> Vec<(ScenarioSpec, Builder)> {
         spec!("dns-then-stratum", "dns", true, "DNS A/AAAA query for a pool domain, then XMRig connects to the answered address", network::dns_then_stratum),
         spec!("xmrig-proxy-nicehash", "cryptonote", true, "one xmrig-proxy connection in nicehash mode carrying twelve workers' shares", cryptonote::proxy),
         spec!("nat-rigs", "cryptonote", true, "five XMRig rigs behind one NAT address, one connection each", cryptonote::nat_rigs),
+        spec!("nat-rigs-tls", "tls", true, "four XMRig rigs behind one NAT address in TLS (one reconnects): told apart by TCP timestamp clocks and IP-ID", cryptonote::nat_rigs_tls),
         spec!("mid-session", "cryptonote", true, "capture starts inside an XMR session: no handshake, no login, first packet cut mid-line", cryptonote::mid_session),
         spec!("benign-bitcoind-rpc", "benign", false, "bitcoind JSON-RPC getblockchaininfo/getnetworkinfo polled over HTTP on 8332", http::bitcoind_rpc),
         spec!("benign-eth-node-rpc", "benign", false, "Ethereum node JSON-RPC eth_blockNumber/eth_call/eth_getBalance over HTTP on 8545", http::eth_node_rpc),
