@@ -249,7 +249,11 @@ fn cpu_burning_look_alike_is_found_and_python_is_not() {
     assert!(power["value"].as_f64().unwrap() > 0.0, "{power}");
     let basis = power["basis"].as_str().unwrap();
     let rapl = std::path::Path::new("/sys/class/powercap/intel-rapl:0/energy_uj").exists();
-    assert_eq!(basis, if rapl { "measured" } else { "estimated" }, "{power}");
+    assert_eq!(
+        basis,
+        if rapl { "measured" } else { "estimated" },
+        "{power}"
+    );
     assert_eq!(
         detector(&fs, "host-masquerade").confidence,
         Confidence::High
