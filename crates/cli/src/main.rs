@@ -58,7 +58,19 @@ enum Command {
     Flows(commands::flows::Args),
 }
 
+/// Output piped into `head` or `less` ends quietly when the reader goes away, as for any Unix
+/// tool, instead of a panic from `println!` on a broken pipe.
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: resetting a signal disposition to its default before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => commands::demo::run(a),

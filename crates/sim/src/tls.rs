@@ -249,6 +249,19 @@ impl TlsPipe {
     /// Encrypt `plaintext` from one side; returns the TLS records, after checking that the
     /// other side decrypts them back to the same bytes.
     pub fn send(&mut self, dir: Direction, plaintext: &[u8]) -> Result<Vec<u8>, SimError> {
+        // The receiver buffers at most 16 KiB of undelivered plaintext (rustls' limit), so large
+        // messages go through in pieces, each read out before the next is fed.
+        let mut records = Vec::new();
+        for piece in plaintext.chunks(8 * 1024) {
+            records.extend(self.send_piece(dir, piece)?);
+        }
+        if plaintext.is_empty() {
+            records.extend(self.send_piece(dir, plaintext)?);
+        }
+        Ok(records)
+    }
+
+    fn send_piece(&mut self, dir: Direction, plaintext: &[u8]) -> Result<Vec<u8>, SimError> {
         let io = |e: std::io::Error| SimError::Tls {
             context: "application data",
             message: e.to_string(),

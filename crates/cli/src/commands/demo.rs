@@ -22,6 +22,69 @@ pub struct Args {
     /// Minutes of traffic per scenario.
     #[arg(long, default_value_t = 10.0)]
     pub minutes: f64,
+    /// Stop after the analysis instead of serving the findings in the console.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where the demo's server and console listen (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8440")]
+    pub listen: std::net::SocketAddr,
+}
+
+/// The demo unit registry: a region with three units of different types, whose address ranges
+/// cover the simulator's LAN clients (192.168.0.0/16, 10.0.0.0/8, NAT addresses in 172.16/12).
+const DEMO_UNITS: &[(&str, &str, &str, &str)] = &[
+    (
+        "Provincial Grid Co. branch",
+        "Demo Province",
+        "state-owned",
+        "192.168.0.0/16",
+    ),
+    (
+        "Demo University",
+        "Demo Province",
+        "university",
+        "10.0.0.0/8",
+    ),
+    ("Demo Tech Co.", "Demo Province", "company", "172.16.0.0/12"),
+];
+
+/// Stores the findings (with a demo registry) in `out/server` and runs the server and console on
+/// them until Ctrl-C. Re-running is harmless: finding ids are stable, so nothing is stored twice.
+fn serve(args: &Args, findings: &[Finding]) -> anyhow::Result<()> {
+    use minetrace_store::{Role, Store};
+    let data = args.out.join("server");
+    let store = Store::open(&data, None)
+        .with_context(|| format!("opening the demo store in {}", data.display()))?;
+    for (unit, region, kind, cidr) in DEMO_UNITS {
+        store.upsert_unit(unit, region, kind, None)?;
+        store.add_range(cidr, unit, Some("demo"))?;
+    }
+    let source = match store
+        .list_sources()?
+        .into_iter()
+        .find(|s| s.name == "demo-sensor")
+    {
+        Some(s) => s,
+        None => store.create_source("demo-sensor", Role::Sensor)?.0,
+    };
+    let stored = store.ingest_findings(&source, findings)?;
+    drop(store);
+    println!(
+        "\n== Serving the findings ({} new) in the console at http://{} (Ctrl-C to stop; --no-serve skips this)",
+        stored.accepted, args.listen
+    );
+    minetrace_server::run(&minetrace_server::ServerArgs {
+        data: Some(data),
+        listen: Some(args.listen),
+        database: None,
+        tls_cert: None,
+        tls_key: None,
+        tls_generate: false,
+        rules: None,
+        config: None,
+        log_json: false,
+    })?;
+    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -130,6 +193,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         jsonl.display(),
         captures.display()
     )?;
+    out.flush()?;
+    drop(out);
+    if !args.no_serve {
+        serve(&args, &findings)?;
+    }
     Ok(if findings.is_empty() {
         crate::EXIT_CLEAN
     } else {
