@@ -192,11 +192,16 @@ fn rig_estimates_contain_the_truth() {
             );
             let rigs = t["rigs"].as_u64().unwrap();
             let name = t["scenario"].as_str().unwrap_or_default().to_string();
-            assert!(low <= rigs && rigs <= high, "{name} seed {seed}: {rigs} not in {est}");
+            assert!(
+                low <= rigs && rigs <= high,
+                "{name} seed {seed}: {rigs} not in {est}"
+            );
             if name != "xmrig-proxy-nicehash" {
                 assert_eq!(point, rigs, "{name} seed {seed}: {est}");
             }
-            table.push(format!("{name} seed {seed}: truth {rigs}, estimate {point} ({low}-{high})"));
+            table.push(format!(
+                "{name} seed {seed}: truth {rigs}, estimate {point} ({low}-{high})"
+            ));
         }
     }
     println!("{}", table.join("\n"));
