@@ -26,6 +26,8 @@ pub enum ApiError {
     Busy { depth: usize, limit: usize },
     #[error("internal error: {message}")]
     Internal { message: String },
+    #[error("event stream unavailable: {message}; retry later")]
+    StreamUnavailable { message: String },
 }
 
 impl ApiError {
@@ -46,6 +48,9 @@ impl ApiError {
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
             ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::StreamUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "stream-unavailable")
+            }
         }
     }
 }
@@ -89,7 +94,7 @@ impl IntoResponse for ApiError {
             body["duplicates"] = (*duplicates).into();
         }
         let mut resp = (status, axum::Json(body)).into_response();
-        if let ApiError::Busy { .. } = self {
+        if let ApiError::Busy { .. } | ApiError::StreamUnavailable { .. } = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

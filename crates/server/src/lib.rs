@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod queue;
 pub mod service;
 pub mod state;
+pub mod stream;
 pub mod tls;
 
 use minetrace_estimate::EstimateConfig;
@@ -58,6 +59,8 @@ pub enum ServerError {
     Listen { addr: String, message: String },
     #[error("TLS: {message}")]
     Tls { message: String },
+    #[error(transparent)]
+    Stream(#[from] stream::StreamError),
 }
 
 /// `minetrace server` arguments.
@@ -90,6 +93,16 @@ pub struct ServerArgs {
     /// Log lines as JSON.
     #[arg(long)]
     pub log_json: bool,
+    /// Scale-out mode: NATS server URLs (comma-separated) of a JetStream cluster; accepted
+    /// findings go through its replicated stream and are stored by any replica's worker.
+    #[arg(long, value_name = "URLS", requires = "database")]
+    pub nats: Option<String>,
+    /// Copies of the stream kept by the cluster.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub nats_replicas: usize,
+    /// Do not run the correlation worker in this replica (ingest and storage only).
+    #[arg(long)]
+    pub no_correlator: bool,
 }
 
 /// Everything `start` needs.
@@ -106,6 +119,8 @@ pub struct ServeOptions {
     pub silent_after_secs: u64,
     /// Run the correlation worker in this process (off for ingest-only replicas).
     pub correlator: bool,
+    /// Scale-out mode through NATS JetStream.
+    pub stream: Option<stream::StreamConfig>,
 }
 
 impl ServeOptions {
@@ -122,6 +137,7 @@ impl ServeOptions {
             queue_capacity: config::default_queue(),
             silent_after_secs: config::default_silent(),
             correlator: true,
+            stream: None,
         }
     }
 
@@ -169,6 +185,13 @@ impl ServeOptions {
         if let (Some(c), Some(k)) = (&a.tls_cert, &a.tls_key) {
             o.tls = Some((c.clone(), k.clone()));
         }
+        if let Some(urls) = &a.nats {
+            o.stream = Some(stream::StreamConfig {
+                urls: urls.clone(),
+                replicas: a.nats_replicas.max(1),
+            });
+        }
+        o.correlator = !a.no_correlator;
         if generate && o.tls.is_none() {
             let pair =
                 tls::generate(&o.data, &[]).map_err(|message| ServerError::Tls { message })?;
@@ -220,6 +243,7 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
         silent_after_us: i64::try_from(o.silent_after_secs)
             .unwrap_or(900)
             .saturating_mul(1_000_000),
+        stream: None,
     })
 }
 
@@ -434,22 +458,12 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
     } else {
         builder.try_init()
     };
-    let state = build_state(&o)?;
+    let mut state = build_state(&o)?;
     let listener = bind(&o)?;
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let scheme = if o.tls.is_some() { "https" } else { "http" };
-    let backend = match &o.database {
-        Some(url) => minetrace_store::redact(url),
-        None => o.data.join("minetrace.sqlite3").display().to_string(),
-    };
-    tracing::info!(listen = %addr, store = %backend, ledger_key = %state.store.key().public_hex(), "minetrace server ready");
-    println!("minetrace server listening on {scheme}://{addr}");
-    let stop = Arc::new(AtomicBool::new(false));
-    let worker = spawn_correlator(state.clone(), stop.clone());
-    let app = http::router(state);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -457,6 +471,28 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
             addr: addr.clone(),
             message: e.to_string(),
         })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    if let Some(cfg) = &o.stream {
+        state.stream = Some(rt.block_on(stream::StreamIngest::connect(cfg))?);
+        workers.push(stream::spawn_worker(
+            state.clone(),
+            cfg.clone(),
+            stop.clone(),
+        ));
+        tracing::info!(nats = %cfg.urls, replicas = cfg.replicas, "scale-out mode: findings go through JetStream");
+    }
+    let scheme = if o.tls.is_some() { "https" } else { "http" };
+    let backend = match &o.database {
+        Some(url) => minetrace_store::redact(url),
+        None => o.data.join("minetrace.sqlite3").display().to_string(),
+    };
+    tracing::info!(listen = %addr, store = %backend, ledger_key = %state.store.key().public_hex(), "minetrace server ready");
+    println!("minetrace server listening on {scheme}://{addr}");
+    if o.correlator {
+        workers.push(spawn_correlator(state.clone(), stop.clone()));
+    }
+    let app = http::router(state);
     let result = rt.block_on(serve(listener, o.tls.clone(), app, async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -477,6 +513,8 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
         }
     }));
     stop.store(true, Ordering::Relaxed);
-    let _ = worker.join();
+    for w in workers {
+        let _ = w.join();
+    }
     result
 }

@@ -22,4 +22,6 @@ pub struct AppState {
     pub limits: Limits,
     /// Sources not heard from for this long count as silent (µs).
     pub silent_after_us: i64,
+    /// Scale-out mode: accepted findings go to NATS JetStream instead of straight to the store.
+    pub stream: Option<crate::stream::StreamIngest>,
 }

@@ -83,6 +83,9 @@ fn serve(args: &Args, findings: &[Finding]) -> anyhow::Result<()> {
         rules: None,
         config: None,
         log_json: false,
+        nats: None,
+        nats_replicas: 3,
+        no_correlator: false,
     })?;
     Ok(())
 }

@@ -46,6 +46,21 @@ async fn findings(
     who.require(&[Role::Sensor, Role::Agent], "submit findings")
         .map_err(reject)?;
     let batch = parse_findings(&body).map_err(|e| reject(service_error(e)))?;
+    if let Some(stream) = &st.stream {
+        // Scale-out: durable in the replicated stream before the answer; a worker on some
+        // replica stores it (crates/server/src/stream.rs).
+        let n = batch.len();
+        stream.publish(who.name(), &batch).await.map_err(|e| {
+            Metrics::add(&st.metrics.backpressure, 1);
+            ApiError::StreamUnavailable {
+                message: e.to_string(),
+            }
+        })?;
+        tracing::info!(source = %who.name(), findings = n, "findings queued in the stream");
+        return Ok(Json(
+            serde_json::json!({"accepted": n, "duplicates": 0, "queued": true}),
+        ));
+    }
     if let Err(bp) = st.queue.admit(batch.len()) {
         Metrics::add(&st.metrics.backpressure, 1);
         return Err(ApiError::Busy {
