@@ -48,6 +48,8 @@ enum Command {
     Server(commands::server::Args),
     /// Enrol, list and revoke sensor, agent and operator tokens.
     Token(commands::token::Args),
+    /// Create and list web console users (regulator, unit admin, investigator, auditor).
+    User(commands::user::Args),
     /// List, show and update cases on a server.
     Cases(commands::cases::Args),
     /// Export a case's evidence bundle, or verify one offline.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Detectors(a) => commands::detectors::run(a),
         Command::Server(a) => commands::server::run(a),
         Command::Token(a) => commands::token::run(a),
+        Command::User(a) => commands::user::run(a),
         Command::Cases(a) => commands::cases::run(a),
         Command::Evidence(a) => commands::evidence::run(a),
         Command::Config(a) => commands::config::run(a),

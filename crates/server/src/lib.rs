@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod http;
 pub mod metrics;
@@ -239,11 +240,13 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
         metrics: Arc::new(metrics::Metrics::default()),
         limits: Limits {
             max_body_bytes: o.max_body_bytes,
+            tls: o.tls.is_some(),
         },
         silent_after_us: i64::try_from(o.silent_after_secs)
             .unwrap_or(900)
             .saturating_mul(1_000_000),
         stream: None,
+        console: Arc::new(console::ConsoleState::default()),
     })
 }
 
@@ -372,10 +375,13 @@ async fn serve(
     match tls {
         None => {
             let l = tokio::net::TcpListener::from_std(listener).map_err(listen_err)?;
-            axum::serve(l, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(listen_err)
+            axum::serve(
+                l,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(listen_err)
         }
         Some((cert, key)) => {
             tls::install_provider();
@@ -392,7 +398,7 @@ async fn serve(
             });
             axum_server::from_tcp_rustls(listener, cfg)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await
                 .map_err(listen_err)
         }
@@ -489,6 +495,14 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
     };
     tracing::info!(listen = %addr, store = %backend, ledger_key = %state.store.key().public_hex(), "minetrace server ready");
     println!("minetrace server listening on {scheme}://{addr}");
+    println!("console: {scheme}://{addr}/console/");
+    if let Some(password) = console::bootstrap_admin(&state.store)? {
+        // Shown once, here, on the console that started the server; only its hash is stored.
+        println!("console: first start: created user `admin` (regulator, all regions), password: {password}");
+        println!(
+            "console: add users with `minetrace user create`; this password is not shown again"
+        );
+    }
     if o.correlator {
         workers.push(spawn_correlator(state.clone(), stop.clone()));
     }

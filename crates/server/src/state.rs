@@ -10,6 +10,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_body_bytes: usize,
+    /// Served over TLS (console cookies get `Secure`).
+    pub tls: bool,
 }
 
 #[derive(Clone)]
@@ -24,4 +26,5 @@ pub struct AppState {
     pub silent_after_us: i64,
     /// Scale-out mode: accepted findings go to NATS JetStream instead of straight to the store.
     pub stream: Option<crate::stream::StreamIngest>,
+    pub console: Arc<crate::console::ConsoleState>,
 }

@@ -24,6 +24,8 @@ pub mod model;
 pub mod schema;
 pub mod sqlite;
 mod store;
+mod users;
+pub use users::{ConsoleRole, User};
 
 #[cfg(feature = "postgres")]
 mod postgres;

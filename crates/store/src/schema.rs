@@ -67,6 +67,18 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             ledger_seq {INT} NOT NULL)",
         "CREATE INDEX case_events_case ON case_events(case_id)",
     ],
+), (
+    2,
+    &[
+        // Console users: role regulator | unit_admin | investigator | auditor; scope is a region
+        // (regulators, `*` for all) or a unit (unit administrators).
+        "CREATE TABLE users (id {ID}, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+            region TEXT, unit TEXT, password_hash TEXT NOT NULL, created_at {INT} NOT NULL,
+            disabled_at {INT})",
+        // Sessions are kept by the SHA-256 of their cookie value.
+        "CREATE TABLE sessions (id_sha256 TEXT PRIMARY KEY, user_id {INT} NOT NULL REFERENCES users(id),
+            csrf TEXT NOT NULL, created_at {INT} NOT NULL, expires_at {INT} NOT NULL)",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

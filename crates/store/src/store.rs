@@ -53,7 +53,7 @@ fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     Timestamp::now().0
 }
 
@@ -219,7 +219,10 @@ impl Store {
         &self.key
     }
 
-    fn tx<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub(crate) fn tx<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let mut f = Some(f);
         let mut out = None;
         self.backend.transaction(&mut |tx| {
@@ -230,7 +233,7 @@ impl Store {
         out.ok_or(StoreError::Poisoned)
     }
 
-    fn rtx<R>(
+    pub(crate) fn rtx<R>(
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {

@@ -68,7 +68,28 @@ fn serve(args: &Args, findings: &[Finding]) -> anyhow::Result<()> {
         None => store.create_source("demo-sensor", Role::Sensor)?.0,
     };
     let stored = store.ingest_findings(&source, findings)?;
+    // A console login for the newcomer: `admin` (regulator over every region), with a fresh
+    // password on every demo run.
+    let password = minetrace_server::console::auth::generate_password();
+    if store.user_by_name("admin")?.is_some() {
+        let hash = minetrace_server::console::auth::hash_password(&password)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        store.set_password("admin", &hash)?;
+    } else {
+        minetrace_server::console::create_user(
+            &store,
+            "admin",
+            minetrace_store::ConsoleRole::Regulator,
+            Some("*"),
+            None,
+            &password,
+        )?;
+    }
     drop(store);
+    println!(
+        "\n== Console: http://{}/console/  user: admin  password: {password}",
+        args.listen
+    );
     println!(
         "\n== Serving the findings ({} new) in the console at http://{} (Ctrl-C to stop; --no-serve skips this)",
         stored.accepted, args.listen

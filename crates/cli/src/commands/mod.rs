@@ -14,3 +14,4 @@ pub mod sensor;
 pub mod server;
 pub mod simulate;
 pub mod token;
+pub mod user;

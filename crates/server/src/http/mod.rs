@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(sources::router())
         .merge(ops::router())
+        .merge(crate::console::router())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(ops::log_requests))
         .with_state(state)

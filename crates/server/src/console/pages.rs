@@ -1,0 +1,538 @@
+//! The console's pages. maud escapes every interpolated string, so wallet, worker, host and
+//! process names (which come from attackers) are always text, never markup.
+
+use super::i18n::{t, Lang};
+use super::{Scope, Viewer};
+use maud::{html, Markup, DOCTYPE};
+use minetrace_core::Timestamp;
+use minetrace_estimate::EstimateConfig;
+use minetrace_store::{Case, CaseEvent, IpRange, StoredFinding, Unit};
+use std::collections::{BTreeMap, HashMap};
+
+pub const STYLE: &str = r#"
+body{font-family:system-ui,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2733;background:#f4f6f8}
+header{background:#1d3557;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none;font-weight:600}header .who{margin-left:auto;font-size:.9rem}
+header form{display:inline}header button{background:none;border:1px solid #fff;color:#fff;border-radius:3px;cursor:pointer}
+main{padding:1rem 1.2rem;max-width:1200px}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.4rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{background:#fff;border-radius:6px;padding:.8rem 1rem;min-width:160px;box-shadow:0 1px 2px #0002}
+.card b{font-size:1.6rem;display:block}table{border-collapse:collapse;background:#fff;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #e3e7eb;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#eef2f6}
+.conf{color:#b00020;font-weight:700}.tag{display:inline-block;padding:0 .4rem;border-radius:3px;background:#e8eef7;font-size:.85rem}
+.ok{color:#1b7f3b;font-weight:700}.bad{color:#b00020;font-weight:700}.mono{font-family:ui-monospace,monospace;word-break:break-all}
+.chain{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}.chain span{background:#fff;border:1px solid #c9d3de;border-radius:4px;padding:.2rem .5rem}
+form.wf label{display:block;margin:.3rem 0}input,select,textarea{font:inherit}.err{color:#b00020}
+.login{max-width:360px;margin:4rem auto;background:#fff;padding:1.5rem;border-radius:6px;box-shadow:0 1px 3px #0003}
+"#;
+
+fn page(lang: Lang, v: Option<&Viewer>, title: &str, body: Markup) -> Markup {
+    let other = match lang {
+        Lang::Zh => "en",
+        Lang::En => "zh",
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t(lang, "title")) }
+                link rel="stylesheet" href="/console/style.css";
+            }
+            body {
+                header {
+                    a href="/console/" { (t(lang, "title")) }
+                    @if v.is_some() {
+                        a href="/console/" { (t(lang, "overview")) }
+                        a href="/console/cases" { (t(lang, "cases")) }
+                        a href="/console/units" { (t(lang, "units")) }
+                        a href="/console/report.csv" { (t(lang, "report")) }
+                    }
+                    a href={ "/console/lang/" (other) } { (t(lang, "language")) }
+                    @if let Some(v) = v {
+                        span.who {
+                            (v.user.name) " · " (t(lang, &format!("role.{}", v.user.role.as_str())))
+                            @if let Some(u) = &v.user.unit { " · " (u) }
+                            @if let Some(r) = &v.user.region { " · " (r) }
+                            " "
+                            form method="post" action="/console/logout" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button type="submit" { (t(lang, "logout")) }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub fn message(lang: Lang, text: &str) -> Markup {
+    page(
+        lang,
+        None,
+        text,
+        html! { h1 { (text) } p { a href="/console/" { (t(lang, "overview")) } } },
+    )
+}
+
+pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
+    page(
+        lang,
+        None,
+        &t(lang, "login"),
+        html! {
+            form.login method="post" action="/console/login" {
+                h1 { (t(lang, "login")) }
+                @if let Some(e) = error { p.err { (e) } }
+                input type="hidden" name="csrf" value=(csrf);
+                label { (t(lang, "user")) br; input name="user" id="user" autocomplete="username" required; }
+                br;
+                label { (t(lang, "password")) br; input name="password" id="password" type="password" autocomplete="current-password" required; }
+                br; br;
+                button type="submit" id="login" { (t(lang, "login")) }
+            }
+        },
+    )
+}
+
+fn class_key(c: &Case) -> String {
+    format!(
+        "class.{}",
+        c.class
+            .as_deref()
+            .or(c.proposed_class.as_deref())
+            .unwrap_or("none")
+    )
+}
+
+fn when(us: i64) -> String {
+    Timestamp(us)
+        .to_rfc3339()
+        .chars()
+        .take(19)
+        .collect::<String>()
+        .replace('T', " ")
+}
+
+fn count_by(items: impl Iterator<Item = String>) -> Vec<(String, usize)> {
+    let mut m: BTreeMap<String, usize> = BTreeMap::new();
+    for k in items {
+        *m.entry(k).or_default() += 1;
+    }
+    let mut v: Vec<_> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// Bars as inline SVG: one per (label, value), scaled to the largest.
+fn bar_chart(points: &[(String, usize)], width: u32) -> Markup {
+    let max = points.iter().map(|p| p.1).max().unwrap_or(1).max(1);
+    let n = points.len().max(1) as u32;
+    let bw = (width / n).clamp(4, 60);
+    let h = 120u32;
+    html! {
+        svg width=(bw * n + 10) height=(h + 30) role="img" {
+            @for (i, (label, v)) in points.iter().enumerate() {
+                @let bh = (*v as u32 * h) / max as u32;
+                @let x = i as u32 * bw + 5;
+                rect x=(x) y=(h - bh + 5) width=(bw.saturating_sub(3)) height=(bh) fill="#457b9d" {
+                    title { (label) ": " (v) }
+                }
+                @if n <= 16 || i % (n as usize / 8).max(1) == 0 {
+                    text x=(x) y=(h + 22) font-size="9" { (label.chars().skip(5).collect::<String>()) }
+                }
+            }
+        }
+    }
+}
+
+fn kv_table(lang: Lang, rows: &[(String, usize)], key_prefix: Option<&str>) -> Markup {
+    html! {
+        table {
+            @for (k, n) in rows {
+                tr {
+                    td { @if let Some(p) = key_prefix { (t(lang, &format!("{p}{k}"))) } @else { (k) } }
+                    td { (n) }
+                }
+            }
+        }
+    }
+}
+
+pub fn overview(
+    v: &Viewer,
+    cases: &[Case],
+    units: &HashMap<String, Unit>,
+    est: &EstimateConfig,
+) -> Markup {
+    let lang = v.lang;
+    let by_class = count_by(
+        cases
+            .iter()
+            .map(|c| class_key(c).trim_start_matches("class.").to_string()),
+    );
+    let by_status = count_by(cases.iter().map(|c| c.status.clone()));
+    let by_type = count_by(cases.iter().map(|c| {
+        c.unit_name
+            .as_deref()
+            .and_then(|u| units.get(u))
+            .map(|u| u.unit_type.clone())
+            .unwrap_or_else(|| "-".into())
+    }));
+    let by_coin = count_by(
+        cases
+            .iter()
+            .map(|c| c.coin.clone().unwrap_or_else(|| "-".into())),
+    );
+    let top_units = count_by(cases.iter().filter_map(|c| c.unit_name.clone()));
+    let per_day = {
+        let mut m: BTreeMap<String, usize> = BTreeMap::new();
+        for c in cases {
+            *m.entry(when(c.first_seen).chars().take(10).collect())
+                .or_default() += 1;
+        }
+        m.into_iter().collect::<Vec<_>>()
+    };
+    let recurrences: i64 = cases.iter().map(|c| c.recurrence).sum();
+    // Energy that rectification would save: open cases' estimated kWh/day.
+    let kwh: f64 = cases
+        .iter()
+        .filter(|c| c.status != "closed")
+        .filter_map(|c| c.estimate.get("kwh_per_day")?.get("value")?.as_f64())
+        .sum();
+    let impact = minetrace_estimate::calc::calculate(
+        est,
+        &minetrace_estimate::calc::CalcInputs {
+            kwh_per_day: Some(kwh.max(0.0)),
+            ..Default::default()
+        },
+    )
+    .ok()
+    .and_then(|r| r.energy);
+    page(
+        lang,
+        Some(v),
+        &t(lang, "overview"),
+        html! {
+            h1 { (t(lang, "overview")) }
+            div.cards {
+                div.card #cases-total { (t(lang, "cases_total")) b { (cases.len()) } }
+                div.card { (t(lang, "recurrences")) b { (recurrences) } }
+                div.card { (t(lang, "energy")) b { (format!("{kwh:.1}")) } (t(lang, "kwh_day")) }
+                @if let Some(e) = &impact {
+                    div.card { b { (format!("{:.3}", e.coal_t_per_day.value)) } (t(lang, "coal_day")) }
+                    div.card { b { (format!("{:.1}", e.co2_t_per_year.value)) } (t(lang, "co2_year")) }
+                }
+            }
+            h2 { (t(lang, "trend")) }
+            (bar_chart(&per_day, 600))
+            div.cards {
+                div.card { h2 { (t(lang, "by_class")) } (kv_table(lang, &by_class, Some("class."))) }
+                div.card { h2 { (t(lang, "by_status")) } (kv_table(lang, &by_status, Some("status."))) }
+                div.card { h2 { (t(lang, "by_unit_type")) } (kv_table(lang, &by_type, None)) }
+                div.card { h2 { (t(lang, "by_coin")) } (kv_table(lang, &by_coin, None)) }
+            }
+            h2 { (t(lang, "top_units")) }
+            (kv_table(lang, &top_units.into_iter().take(10).collect::<Vec<_>>(), None))
+        },
+    )
+}
+
+pub fn case_list(v: &Viewer, cases: &[Case], needle: &str) -> Markup {
+    let lang = v.lang;
+    page(
+        lang,
+        Some(v),
+        &t(lang, "cases"),
+        html! {
+            h1 { (t(lang, "cases")) }
+            form method="get" action="/console/cases" {
+                input name="q" size="50" value=(needle) placeholder=(t(lang, "search"));
+                " " button type="submit" { "🔍" }
+            }
+            @if cases.is_empty() { p { (t(lang, "no_cases")) } }
+            @else {
+                table #cases {
+                    tr {
+                        th { "#" } th { (t(lang, "status")) } th { (t(lang, "class")) } th { (t(lang, "unit")) }
+                        th { (t(lang, "host")) } th { (t(lang, "address")) } th { (t(lang, "wallet")) }
+                        th { (t(lang, "pool")) } th { (t(lang, "last_seen")) } th { (t(lang, "recurrence")) }
+                    }
+                    @for c in cases {
+                        tr {
+                            td { a href={ "/console/cases/" (c.id) } { (c.id) }
+                                 @if c.confidential { " " span.conf title=(t(lang, "confidential")) { "🔒" } } }
+                            td { (t(lang, &format!("status.{}", c.status))) }
+                            td { (t(lang, &class_key(c))) }
+                            td { (c.unit_name.as_deref().unwrap_or("-")) }
+                            td { (c.host_name.as_deref().unwrap_or("-")) }
+                            td.mono { (c.client_ip.as_deref().unwrap_or("-")) }
+                            td.mono { (c.wallet.as_deref().map(|w| w.chars().take(24).collect::<String>()).unwrap_or_default()) }
+                            td { (c.pool.as_deref().unwrap_or("")) }
+                            td { (when(c.last_seen)) }
+                            td { (c.recurrence) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn figure(v: &serde_json::Value) -> Option<String> {
+    let value = v.get("value")?.as_f64()?;
+    let unit = v.get("unit")?.as_str().unwrap_or("");
+    let basis = v.get("basis").and_then(|b| b.as_str()).unwrap_or("");
+    Some(format!("{value:.1} {unit} ({basis})"))
+}
+
+pub fn case_page(
+    v: &Viewer,
+    c: &Case,
+    findings: &[StoredFinding],
+    events: &[CaseEvent],
+    records: usize,
+    verified: bool,
+) -> Markup {
+    let lang = v.lang;
+    let band = c
+        .estimate
+        .get("legal")
+        .and_then(|l| l.get("band"))
+        .and_then(|b| b.as_str())
+        .unwrap_or("none");
+    // One timeline: findings (network and host) and workflow events, by time.
+    let mut timeline: Vec<(i64, String, String)> = findings
+        .iter()
+        .map(|sf| {
+            let f = &sf.finding;
+            let kind = match f.kind {
+                minetrace_core::FindingKind::Network => t(lang, "network"),
+                _ => t(lang, "host_kind"),
+            };
+            let what = format!(
+                "[{kind}] {} {}",
+                f.detector,
+                f.reasons.first().cloned().unwrap_or_default()
+            );
+            let origin = f
+                .client
+                .as_ref()
+                .map(|e| e.to_string())
+                .or_else(|| {
+                    f.evidence
+                        .process
+                        .as_ref()
+                        .map(|p| format!("pid {} {}", p.pid, p.name))
+                })
+                .unwrap_or_default();
+            (f.first_seen.0, what, origin)
+        })
+        .collect();
+    timeline.extend(events.iter().map(|e| {
+        (
+            e.at,
+            format!("{} ({})", e.kind, e.actor),
+            e.detail.to_string().chars().take(300).collect(),
+        )
+    }));
+    timeline.sort_by_key(|x| x.0);
+    page(
+        lang,
+        Some(v),
+        &format!("#{}", c.id),
+        html! {
+            h1 #case-title {
+                (t(lang, "cases")) " #" (c.id) " — " (t(lang, &format!("status.{}", c.status)))
+                " · " (t(lang, &class_key(c)))
+                @if c.confidential { " " span.conf { "🔒 " (t(lang, "confidential")) } }
+            }
+            h2 { (t(lang, "attribution")) }
+            div.chain #chain {
+                span { (t(lang, "address")) ": " (c.public_ip.as_deref().or(c.client_ip.as_deref()).unwrap_or("?")) }
+                "→" span { (t(lang, "unit")) ": " (c.unit_name.as_deref().unwrap_or("?")) }
+                "→" span { (t(lang, "host")) ": " (c.host_name.as_deref().or(c.client_ip.as_deref()).unwrap_or("?")) }
+                "→" span { (t(lang, "process")) ": " (c.process.as_deref().unwrap_or("?")) }
+                "→" span { (t(lang, "account")) ": " (c.account.as_deref().unwrap_or("?")) }
+            }
+            table {
+                tr { th { (t(lang, "wallet")) } td.mono #wallet { (c.wallet.as_deref().unwrap_or("-")) } }
+                tr { th { (t(lang, "coin")) } td { (c.coin.as_deref().unwrap_or("-")) } }
+                tr { th { (t(lang, "pool")) } td { (c.pool.as_deref().unwrap_or("-")) } }
+                tr { th { (t(lang, "first_seen")) } td { (when(c.first_seen)) } }
+                tr { th { (t(lang, "last_seen")) } td { (when(c.last_seen)) } }
+                tr { th { (t(lang, "recurrence")) } td { (c.recurrence) } }
+                @if let Some(id) = c.campaign_id { tr { th { (t(lang, "campaign")) } td { "#" (id) } } }
+                @if let Some(a) = &c.assignee { tr { th { (t(lang, "assignee")) } td { (a) } } }
+            }
+            h2 { (t(lang, "reasons")) " (" (t(lang, "proposed")) ": " (t(lang, &format!("class.{}", c.proposed_class.as_deref().unwrap_or("none")))) ")" }
+            ul #reasons { @for r in &c.reasons { li { (r) } } }
+            @if !c.flags.is_empty() {
+                h2 { (t(lang, "flags")) }
+                ul { @for f in &c.flags { li.bad { (f) } } }
+            }
+            h2 { (t(lang, "estimate")) }
+            table #estimate {
+                @if let Some(h) = c.estimate.get("hashrate_hps").and_then(|x| x.as_f64()) {
+                    tr { th { (t(lang, "hashrate")) } td { (format!("{h:.1} H/s")) } }
+                }
+                @if let Some(p) = c.estimate.get("power_w").and_then(figure) {
+                    tr { th { (t(lang, "power")) } td { (p) } }
+                }
+                @if let Some(k) = c.estimate.get("kwh_per_day").and_then(figure) {
+                    tr { th { (t(lang, "kwh_day")) } td { (k) } }
+                }
+                tr { th { (t(lang, "legal")) } td { (t(lang, &format!("band.{band}"))) } }
+            }
+            h2 { (t(lang, "timeline")) }
+            table #timeline {
+                @for (at, what, origin) in &timeline {
+                    tr { td { (when(*at)) } td { (what) } td.mono { (origin) } }
+                }
+            }
+            h2 { (t(lang, "evidence")) }
+            p {
+                @if verified { span.ok #verified { "✔ " (t(lang, "verified")) } }
+                @else { span.bad #verified { "✘ " (t(lang, "not_verified")) } }
+                " (" (records) " " (t(lang, "records")) ") · "
+                a #download href={ "/console/cases/" (c.id) "/evidence" } { (t(lang, "download_bundle")) }
+            }
+            @if v.may_write() {
+                h2 { (t(lang, "workflow")) }
+                form.wf method="post" action={ "/console/cases/" (c.id) } {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    label { (t(lang, "status")) " "
+                        select name="status" {
+                            @for s in ["detected", "investigating", "confirmed", "rectifying", "closed"] {
+                                option value=(s) selected[s == c.status] { (t(lang, &format!("status.{s}"))) }
+                            }
+                        }
+                    }
+                    label { (t(lang, "class")) " "
+                        select name="class" {
+                            option value="" { "-" }
+                            @for k in ["active", "passive", "research", "false-positive"] {
+                                option value=(k) selected[c.class.as_deref() == Some(k)] { (t(lang, &format!("class.{k}"))) }
+                            }
+                        }
+                    }
+                    label { (t(lang, "assignee")) " " input name="assignee" value=(c.assignee.as_deref().unwrap_or("")); }
+                    label { (t(lang, "note")) br; textarea name="note" rows="2" cols="60" {} }
+                    @if v.user.role == minetrace_store::ConsoleRole::Regulator {
+                        label {
+                            select name="confidential" {
+                                option value="" { "-" }
+                                option value="1" { (t(lang, "make_confidential")) }
+                                option value="0" { (t(lang, "reveal")) }
+                            }
+                        }
+                    }
+                    button type="submit" #save { (t(lang, "save")) }
+                }
+            } @else {
+                p { "(" (t(lang, "read_only")) ")" }
+            }
+        },
+    )
+}
+
+pub fn units(v: &Viewer, units: &[&Unit], ranges: &[IpRange], cases: &[Case]) -> Markup {
+    let lang = v.lang;
+    let mut by_region: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        by_region.entry(u.region.as_str()).or_default().push(u);
+    }
+    page(
+        lang,
+        Some(v),
+        &t(lang, "units"),
+        html! {
+            h1 { (t(lang, "units")) }
+            @for (region, us) in &by_region {
+                h2 { (t(lang, "region")) ": " (region) }
+                table {
+                    tr { th { (t(lang, "unit")) } th { (t(lang, "unit_type")) } th { (t(lang, "ranges")) } th { (t(lang, "cases")) } th { "" } }
+                    @for u in us {
+                        tr {
+                            td { (u.name) }
+                            td { (u.unit_type) }
+                            td.mono { @for r in ranges.iter().filter(|r| r.unit_name == u.name) { (r.cidr) " " } }
+                            td { (cases.iter().filter(|c| c.unit_name.as_deref() == Some(u.name.as_str())).count()) }
+                            td { a href={ "/console/report.csv?unit=" (urlencode(&u.name)) } { "CSV" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A CSV cell: quoted, and prefixed with `'` when a spreadsheet would read it as a formula.
+fn cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
+    let mut out = String::from(
+        "id,status,class,proposed_class,region,unit,host,address,public_address,process,account,wallet,coin,pool,first_seen,last_seen,recurrence,kwh_per_day,legal_band,confidential\n",
+    );
+    for c in cases {
+        let kwh = c
+            .estimate
+            .get("kwh_per_day")
+            .and_then(|k| k.get("value"))
+            .and_then(|x| x.as_f64())
+            .map(|x| format!("{x:.3}"))
+            .unwrap_or_default();
+        let band = c
+            .estimate
+            .get("legal")
+            .and_then(|l| l.get("band"))
+            .and_then(|b| b.as_str())
+            .unwrap_or("");
+        let fields = [
+            c.id.to_string(),
+            c.status.clone(),
+            c.class.clone().unwrap_or_default(),
+            c.proposed_class.clone().unwrap_or_default(),
+            scope.region_of(c).unwrap_or("").to_string(),
+            c.unit_name.clone().unwrap_or_default(),
+            c.host_name.clone().unwrap_or_default(),
+            c.client_ip.clone().unwrap_or_default(),
+            c.public_ip.clone().unwrap_or_default(),
+            c.process.clone().unwrap_or_default(),
+            c.account.clone().unwrap_or_default(),
+            c.wallet.clone().unwrap_or_default(),
+            c.coin.clone().unwrap_or_default(),
+            c.pool.clone().unwrap_or_default(),
+            Timestamp(c.first_seen).to_rfc3339(),
+            Timestamp(c.last_seen).to_rfc3339(),
+            c.recurrence.to_string(),
+            kwh,
+            band.to_string(),
+            c.confidential.to_string(),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| cell(f)).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
