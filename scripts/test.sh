@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   # Packages the integration tests use; installed only when missing.
-  for p in ${MINETRACE_TEST_PACKAGES:-tcpreplay iproute2 softflowd nats-server}; do
+  for p in ${MINETRACE_TEST_PACKAGES:-tcpreplay iproute2 softflowd nats-server chromium chromium-driver fonts-wqy-microhei}; do
     dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
   done
   if [ ${#need_pkgs[@]} -gt 0 ]; then
