@@ -21,6 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod config;
 pub mod console;
 pub mod error;
@@ -62,6 +63,8 @@ pub enum ServerError {
     Tls { message: String },
     #[error(transparent)]
     Stream(#[from] stream::StreamError),
+    #[error(transparent)]
+    Alerts(#[from] alerts::AlertsError),
 }
 
 /// `minetrace server` arguments.
@@ -104,6 +107,9 @@ pub struct ServerArgs {
     /// Do not run the correlation worker in this replica (ingest and storage only).
     #[arg(long)]
     pub no_correlator: bool,
+    /// Alert sinks (webhook, syslog RFC 5424, CEF) and their filters, as TOML (docs/console.md).
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
 }
 
 /// Everything `start` needs.
@@ -122,6 +128,8 @@ pub struct ServeOptions {
     pub correlator: bool,
     /// Scale-out mode through NATS JetStream.
     pub stream: Option<stream::StreamConfig>,
+    /// Alert sinks (TOML file).
+    pub alerts: Option<PathBuf>,
 }
 
 impl ServeOptions {
@@ -139,6 +147,7 @@ impl ServeOptions {
             silent_after_secs: config::default_silent(),
             correlator: true,
             stream: None,
+            alerts: None,
         }
     }
 
@@ -193,6 +202,9 @@ impl ServeOptions {
             });
         }
         o.correlator = !a.no_correlator;
+        if a.alerts.is_some() {
+            o.alerts = a.alerts.clone();
+        }
         if generate && o.tls.is_none() {
             let pair =
                 tls::generate(&o.data, &[]).map_err(|message| ServerError::Tls { message })?;
@@ -231,6 +243,21 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
         }
         None => EstimateConfig::default(),
     };
+    let alerter = match &o.alerts {
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = minetrace_core::io::read_bounded_string(p, 1 << 20).map_err(|e| {
+                alerts::AlertsError::Config {
+                    path: name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            Some(Arc::new(alerts::Alerter::start(
+                alerts::AlertsConfig::parse(&text, &name)?,
+            )))
+        }
+        None => None,
+    };
     let store = Store::open(&o.data, o.database.as_deref())?;
     Ok(AppState {
         store: Arc::new(store),
@@ -247,6 +274,7 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
             .saturating_mul(1_000_000),
         stream: None,
         console: Arc::new(console::ConsoleState::default()),
+        alerter,
     })
 }
 
@@ -259,7 +287,14 @@ pub fn correlate_pending(state: &AppState) -> Result<usize, service::ServiceErro
             return Ok(done);
         }
         let c = Correlator::new(&state.store, &state.rules, &state.estimate)?;
-        c.run_batch(&batch)?;
+        let touched = c.run_batch(&batch)?;
+        if let Some(alerter) = &state.alerter {
+            for id in touched {
+                if let Some(case) = state.store.case(id)? {
+                    alerter.case_changed(&case);
+                }
+            }
+        }
         done += batch.len();
         metrics::Metrics::add(&state.metrics.correlated, batch.len());
     }

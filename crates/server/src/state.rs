@@ -27,4 +27,6 @@ pub struct AppState {
     /// Scale-out mode: accepted findings go to NATS JetStream instead of straight to the store.
     pub stream: Option<crate::stream::StreamIngest>,
     pub console: Arc<crate::console::ConsoleState>,
+    /// Alert sinks, when configured.
+    pub alerter: Option<Arc<crate::alerts::Alerter>>,
 }

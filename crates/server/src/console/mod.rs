@@ -527,17 +527,23 @@ async fn case_update(
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     let store = st.store.clone();
+    let alerter = st.alerter.clone();
     let actor = format!("console:{}", v.user.name);
     let result = tokio::task::spawn_blocking(move || {
         crate::service::cases::update(&store, id, &actor, &update)?;
         if let Some(c) = confidential {
             store.set_case_confidential(id, c, &actor)?;
         }
-        Ok::<_, crate::service::ServiceError>(())
+        store.case(id).map_err(crate::service::ServiceError::from)
     })
     .await;
     match result {
-        Ok(Ok(())) => Redirect::to(&format!("/console/cases/{id}")).into_response(),
+        Ok(Ok(case)) => {
+            if let (Some(a), Some(c)) = (alerter, case) {
+                a.case_changed(&c);
+            }
+            Redirect::to(&format!("/console/cases/{id}")).into_response()
+        }
         Ok(Err(e)) => (
             StatusCode::BAD_REQUEST,
             pages::message(v.lang, &e.to_string()),
