@@ -62,7 +62,15 @@ impl Browser {
         Page {
             status: resp.status().as_u16(),
             location,
-            body: resp.body_mut().read_to_string().unwrap_or_default(),
+            body: String::from_utf8_lossy(
+                &resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 << 20)
+                    .read_to_vec()
+                    .unwrap_or_default(),
+            )
+            .into_owned(),
         }
     }
 
@@ -337,4 +345,118 @@ fn login_attempts_are_rate_limited() {
     assert!(minetrace_server::console::bootstrap_admin(&store)
         .unwrap()
         .is_none());
+}
+
+#[test]
+fn tasks_unit_and_host_pages_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    store
+        .upsert_unit("Unit A", "R1", "state-owned", None)
+        .unwrap();
+    store
+        .upsert_unit("Unit B", "R2", "university", None)
+        .unwrap();
+    store.add_range("10.1.0.0/16", "Unit A", None).unwrap();
+    store.add_range("10.2.0.0/16", "Unit B", None).unwrap();
+    store
+        .upsert_host(&minetrace_store::Host {
+            name: "gpu-07".into(),
+            unit_name: Some("Unit A".into()),
+            origin: "registry".into(),
+            ips: vec!["10.1.0.5".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    for (name, role, region, unit) in [
+        ("reg", ConsoleRole::Regulator, Some("*"), None),
+        ("admin_a", ConsoleRole::UnitAdmin, None, Some("Unit A")),
+        ("admin_b", ConsoleRole::UnitAdmin, None, Some("Unit B")),
+    ] {
+        minetrace_server::console::create_user(&store, name, role, region, unit, PW).unwrap();
+    }
+    let token = store.create_source("sensor", Role::Sensor).unwrap().1;
+    let server = spawn_background(ServeOptions::new(dir.path())).unwrap();
+    let client = minetrace_client::Client::new(&server.url(), &token).unwrap();
+    client
+        .submit(&[
+            network_finding("10.1.0.5:40000", T0),
+            network_finding("10.2.0.7:40000", T0 + 1),
+        ])
+        .unwrap();
+    server.settle();
+    let url = server.url();
+    let (mut reg, mut ua, mut ub) = (Browser::new(&url), Browser::new(&url), Browser::new(&url));
+    reg.login("reg", PW);
+    ua.login("admin_a", PW);
+    ub.login("admin_b", PW);
+
+    // A self-inspection task past its deadline is flagged, answered by its unit only.
+    let page = reg.get("/console/tasks");
+    let p = reg.post(
+        "/console/tasks",
+        &[
+            ("csrf", &Browser::csrf(&page)),
+            ("unit", "Unit A"),
+            ("title", "Check GPU nodes for miners"),
+            ("detail", "Run minetrace scan on every GPU node"),
+            ("deadline", "2020-01-31"),
+        ],
+    );
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(reg.get("/console/").body.contains("id=\"overdue\""));
+    let tasks_a = ua.get("/console/tasks");
+    assert!(tasks_a.body.contains("Check GPU nodes") && tasks_a.body.contains("OVERDUE"));
+    assert!(!ub.get("/console/tasks").body.contains("Check GPU nodes"));
+    let task_id = store.list_tasks().unwrap()[0].id;
+    let other = ub.get("/console/tasks");
+    let p = ub.post(
+        &format!("/console/tasks/{task_id}/answer"),
+        &[("csrf", &Browser::csrf(&other)), ("answer", "nothing here")],
+    );
+    assert_eq!(p.status, 404);
+    let p = ua.post(
+        &format!("/console/tasks/{task_id}/answer"),
+        &[
+            ("csrf", &Browser::csrf(&tasks_a)),
+            ("answer", "Scanned 12 nodes; one miner removed"),
+        ],
+    );
+    assert_eq!(p.status, 303);
+    assert!(!reg.get("/console/").body.contains("id=\"overdue\""));
+    assert!(reg.get("/console/tasks").body.contains("one miner removed"));
+
+    // Unit and host pages: own unit only; the host's agent never reported.
+    let unit_a = ua.get("/console/units/Unit%20A");
+    assert_eq!(unit_a.status, 200);
+    assert!(unit_a.body.contains("gpu-07") && unit_a.body.contains("no agent"));
+    assert_eq!(ua.get("/console/units/Unit%20B").status, 404);
+    assert_eq!(ua.get("/console/hosts/gpu-07").status, 200);
+    assert_eq!(ub.get("/console/hosts/gpu-07").status, 404);
+
+    // Reports by region and period; the PDF comes from headless chromium where installed.
+    let all = reg.get("/console/report");
+    assert!(all.body.contains("id=\"report-total\">2<"), "{}", all.body);
+    let r1 = reg.get("/console/report?region=R1");
+    assert!(r1.body.contains("id=\"report-total\">1<"));
+    let later = reg.get("/console/report?from=2030-01-01");
+    assert!(later.body.contains("id=\"report-total\">0<"));
+    assert!(ub
+        .get("/console/report")
+        .body
+        .contains("id=\"report-total\">1<"));
+    let csv = reg.get("/console/report.csv?region=R2");
+    assert!(csv.body.contains("10.2.0.7") && !csv.body.contains("10.1.0.5"));
+    let pdf = reg.get("/console/report.pdf?region=R1");
+    if std::path::Path::new("/usr/bin/chromium").exists() {
+        assert_eq!(pdf.status, 200);
+        assert!(
+            pdf.body.starts_with("%PDF"),
+            "{}",
+            &pdf.body[..pdf.body.len().min(200)]
+        );
+    } else {
+        assert_eq!(pdf.status, 501);
+        println!("skipped: PDF (chromium not installed)");
+    }
 }

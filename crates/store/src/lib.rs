@@ -25,7 +25,7 @@ pub mod schema;
 pub mod sqlite;
 mod store;
 mod users;
-pub use users::{ConsoleRole, User};
+pub use users::{ConsoleRole, Task, User};
 
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -79,6 +79,15 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE TABLE sessions (id_sha256 TEXT PRIMARY KEY, user_id {INT} NOT NULL REFERENCES users(id),
             csrf TEXT NOT NULL, created_at {INT} NOT NULL, expires_at {INT} NOT NULL)",
     ],
+), (
+    3,
+    &[
+        // Self-inspection tasks a regulator gives a unit, and the unit's answer.
+        "CREATE TABLE tasks (id {ID}, unit TEXT NOT NULL, title TEXT NOT NULL, detail TEXT NOT NULL,
+            deadline {INT} NOT NULL, created_by TEXT NOT NULL, created_at {INT} NOT NULL,
+            answer TEXT, answered_by TEXT, answered_at {INT})",
+        "CREATE INDEX tasks_unit ON tasks(unit)",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

@@ -74,7 +74,136 @@ fn user_from(r: &crate::db::Row) -> Result<User, StoreError> {
 
 const USER_COLS: &str = "id, name, role, region, unit, password_hash";
 
+/// A self-inspection task: a regulator asks a unit to check itself by a deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub unit: String,
+    pub title: String,
+    pub detail: String,
+    /// Microseconds since the epoch.
+    pub deadline: i64,
+    pub created_by: String,
+    pub created_at: i64,
+    pub answer: Option<String>,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<i64>,
+}
+
+impl Task {
+    /// Past its deadline without an answer.
+    pub fn overdue(&self, now_us: i64) -> bool {
+        self.answer.is_none() && self.deadline < now_us
+    }
+}
+
+fn task_from(r: &crate::db::Row) -> Result<Task, StoreError> {
+    Ok(Task {
+        id: r.int(0)?,
+        unit: r.text(1)?,
+        title: r.text(2)?,
+        detail: r.text(3)?,
+        deadline: r.int(4)?,
+        created_by: r.text(5)?,
+        created_at: r.int(6)?,
+        answer: r.opt_text(7)?,
+        answered_by: r.opt_text(8)?,
+        answered_at: r.opt_int(9)?,
+    })
+}
+
+const TASK_COLS: &str =
+    "id, unit, title, detail, deadline, created_by, created_at, answer, answered_by, answered_at";
+
 impl Store {
+    /// Creates a self-inspection task for `unit` (ledger record naming who).
+    pub fn create_task(
+        &self,
+        unit: &str,
+        title: &str,
+        detail: &str,
+        deadline: i64,
+        by: &str,
+    ) -> Result<i64, StoreError> {
+        for (field, v, max) in [("title", title, 512usize), ("detail", detail, 8192)] {
+            let empty_title = field == "title" && v.trim().is_empty();
+            if empty_title || v.len() > max || v.contains('\0') {
+                return Err(StoreError::Invalid {
+                    field: field.into(),
+                    message: format!("1..={max} bytes, no NUL"),
+                });
+            }
+        }
+        let id = self.tx(|tx| {
+            let rows = tx.query(
+                "INSERT INTO tasks (unit, title, detail, deadline, created_by, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                &[
+                    unit.into(),
+                    title.into(),
+                    detail.into(),
+                    deadline.into(),
+                    by.into(),
+                    now().into(),
+                ],
+            )?;
+            rows.first().ok_or(StoreError::Poisoned)?.int(0)
+        })?;
+        self.append_record(
+            "task.create",
+            &format!("task:{id}"),
+            &serde_json::json!({"unit": unit, "title": title, "deadline": deadline, "by": by}),
+        )?;
+        Ok(id)
+    }
+
+    pub fn list_tasks(&self) -> Result<Vec<Task>, StoreError> {
+        self.rtx(|tx| {
+            tx.query(
+                &format!("SELECT {TASK_COLS} FROM tasks ORDER BY deadline DESC LIMIT 1000"),
+                &[],
+            )?
+            .iter()
+            .map(task_from)
+            .collect()
+        })
+    }
+
+    pub fn task(&self, id: i64) -> Result<Option<Task>, StoreError> {
+        self.rtx(|tx| {
+            tx.query(
+                &format!("SELECT {TASK_COLS} FROM tasks WHERE id = ?"),
+                &[id.into()],
+            )?
+            .first()
+            .map(task_from)
+            .transpose()
+        })
+    }
+
+    /// Records the unit's answer (ledger record naming who).
+    pub fn answer_task(&self, id: i64, answer: &str, by: &str) -> Result<(), StoreError> {
+        if answer.trim().is_empty() || answer.len() > 8192 || answer.contains('\0') {
+            return Err(StoreError::Invalid {
+                field: "answer".into(),
+                message: "1..=8192 bytes, no NUL".into(),
+            });
+        }
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE tasks SET answer = ?, answered_by = ?, answered_at = ? WHERE id = ?",
+                &[answer.into(), by.into(), now().into(), id.into()],
+            )?;
+            Ok(())
+        })?;
+        self.append_record(
+            "task.answer",
+            &format!("task:{id}"),
+            &serde_json::json!({"by": by, "answer": answer}),
+        )?;
+        Ok(())
+    }
+
     /// Creates a console user (the password already hashed by the caller) and records it in the
     /// ledger.
     pub fn create_user(

@@ -8,6 +8,7 @@
 //! regulator of its region sees, read-only).
 
 pub mod auth;
+mod extra;
 pub mod i18n;
 mod pages;
 
@@ -41,6 +42,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases/{id}", get(case_page).post(case_update))
         .route("/console/cases/{id}/evidence", get(evidence))
         .route("/console/units", get(units))
+        .route("/console/units/{name}", get(extra::unit_page))
+        .route("/console/hosts/{name}", get(extra::host_page))
+        .route("/console/tasks", get(extra::tasks).post(extra::create_task))
+        .route("/console/tasks/{id}/answer", post(extra::answer_task))
+        .route("/console/report", get(extra::report))
+        .route("/console/report.pdf", get(extra::report_pdf))
         .route("/console/report.csv", get(report_csv))
         .route("/console/style.css", get(style))
 }
@@ -337,7 +344,8 @@ async fn overview(State(st): State<AppState>, headers: HeaderMap) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    pages::overview(&v, &cases, &scope.units, &st.estimate).into_response()
+    let overdue = extra::overdue_tasks(&st, &v, &scope).await;
+    pages::overview(&v, &cases, &scope.units, &st.estimate, overdue).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -613,17 +621,11 @@ async fn units(State(st): State<AppState>, headers: HeaderMap) -> Response {
     pages::units(&v, &visible, &ranges, &cases).into_response()
 }
 
-#[derive(serde::Deserialize)]
-struct ReportQuery {
-    unit: Option<String>,
-    region: Option<String>,
-}
-
 /// The visible cases as CSV (cells that a spreadsheet would run as formulas are prefixed).
 async fn report_csv(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<ReportQuery>,
+    Query(q): Query<extra::ReportQuery>,
 ) -> Response {
     let v = match viewer(&st, &headers).await {
         Ok(v) => v,
@@ -633,19 +635,7 @@ async fn report_csv(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let rows: Vec<&Case> = cases
-        .iter()
-        .filter(|c| {
-            q.unit
-                .as_deref()
-                .is_none_or(|u| c.unit_name.as_deref() == Some(u))
-        })
-        .filter(|c| {
-            q.region
-                .as_deref()
-                .is_none_or(|r| scope.region_of(c) == Some(r))
-        })
-        .collect();
+    let rows: Vec<&Case> = extra::report_rows(&cases, &scope, &q);
     let store = st.store.clone();
     let who = v.user.name.clone();
     let n = rows.len();

@@ -6,7 +6,7 @@ use super::{Scope, Viewer};
 use maud::{html, Markup, DOCTYPE};
 use minetrace_core::Timestamp;
 use minetrace_estimate::EstimateConfig;
-use minetrace_store::{Case, CaseEvent, IpRange, StoredFinding, Unit};
+use minetrace_store::{Case, CaseEvent, IpRange, StoredFinding, Task, Unit};
 use std::collections::{BTreeMap, HashMap};
 
 pub const STYLE: &str = r#"
@@ -46,6 +46,8 @@ fn page(lang: Lang, v: Option<&Viewer>, title: &str, body: Markup) -> Markup {
                         a href="/console/" { (t(lang, "overview")) }
                         a href="/console/cases" { (t(lang, "cases")) }
                         a href="/console/units" { (t(lang, "units")) }
+                        a href="/console/tasks" { (t(lang, "tasks")) }
+                        a href="/console/report" { (t(lang, "report_html")) }
                         a href="/console/report.csv" { (t(lang, "report")) }
                     }
                     a href={ "/console/lang/" (other) } { (t(lang, "language")) }
@@ -166,6 +168,7 @@ pub fn overview(
     cases: &[Case],
     units: &HashMap<String, Unit>,
     est: &EstimateConfig,
+    overdue_tasks: usize,
 ) -> Markup {
     let lang = v.lang;
     let by_class = count_by(
@@ -220,6 +223,9 @@ pub fn overview(
             div.cards {
                 div.card #cases-total { (t(lang, "cases_total")) b { (cases.len()) } }
                 div.card { (t(lang, "recurrences")) b { (recurrences) } }
+                @if overdue_tasks > 0 {
+                    div.card { a href="/console/tasks" { (t(lang, "overdue_tasks")) } b.bad #overdue { (overdue_tasks) } }
+                }
                 div.card { (t(lang, "energy")) b { (format!("{kwh:.1}")) } (t(lang, "kwh_day")) }
                 @if let Some(e) = &impact {
                     div.card { b { (format!("{:.3}", e.coal_t_per_day.value)) } (t(lang, "coal_day")) }
@@ -352,8 +358,12 @@ pub fn case_page(
             h2 { (t(lang, "attribution")) }
             div.chain #chain {
                 span { (t(lang, "address")) ": " (c.public_ip.as_deref().or(c.client_ip.as_deref()).unwrap_or("?")) }
-                "→" span { (t(lang, "unit")) ": " (c.unit_name.as_deref().unwrap_or("?")) }
-                "→" span { (t(lang, "host")) ": " (c.host_name.as_deref().or(c.client_ip.as_deref()).unwrap_or("?")) }
+                "→" span { (t(lang, "unit")) ": "
+                    @if let Some(u) = &c.unit_name { a href={ "/console/units/" (urlencode(u)) } { (u) } }
+                    @else { "?" } }
+                "→" span { (t(lang, "host")) ": "
+                    @if let Some(h) = &c.host_name { a href={ "/console/hosts/" (urlencode(h)) } { (h) } }
+                    @else { (c.client_ip.as_deref().unwrap_or("?")) } }
                 "→" span { (t(lang, "process")) ": " (c.process.as_deref().unwrap_or("?")) }
                 "→" span { (t(lang, "account")) ": " (c.account.as_deref().unwrap_or("?")) }
             }
@@ -450,13 +460,23 @@ pub fn units(v: &Viewer, units: &[&Unit], ranges: &[IpRange], cases: &[Case]) ->
         &t(lang, "units"),
         html! {
             h1 { (t(lang, "units")) }
+            form method="get" action="/console/report" #report-form {
+                (t(lang, "report_html")) ": "
+                input name="region" placeholder=(t(lang, "region")) size="12";
+                " " input name="unit" placeholder=(t(lang, "unit")) size="16";
+                " " input name="from" type="date";
+                " → " input name="to" type="date";
+                " " button type="submit" { "HTML" }
+                " " button type="submit" formaction="/console/report.pdf" { "PDF" }
+                " " button type="submit" formaction="/console/report.csv" { "CSV" }
+            }
             @for (region, us) in &by_region {
                 h2 { (t(lang, "region")) ": " (region) }
                 table {
                     tr { th { (t(lang, "unit")) } th { (t(lang, "unit_type")) } th { (t(lang, "ranges")) } th { (t(lang, "cases")) } th { "" } }
                     @for u in us {
                         tr {
-                            td { (u.name) }
+                            td { a href={ "/console/units/" (urlencode(&u.name)) } { (u.name) } }
                             td { (u.unit_type) }
                             td.mono { @for r in ranges.iter().filter(|r| r.unit_name == u.name) { (r.cidr) " " } }
                             td { (cases.iter().filter(|c| c.unit_name.as_deref() == Some(u.name.as_str())).count()) }
@@ -535,4 +555,237 @@ pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
         out.push('\n');
     }
     out
+}
+
+pub fn tasks(v: &Viewer, tasks: &[Task], units: &[&Unit], now_us: i64) -> Markup {
+    let lang = v.lang;
+    let regulator = v.user.role == minetrace_store::ConsoleRole::Regulator;
+    let unit_admin = v.user.role == minetrace_store::ConsoleRole::UnitAdmin;
+    page(
+        lang,
+        Some(v),
+        &t(lang, "tasks"),
+        html! {
+            h1 { (t(lang, "tasks")) }
+            @if regulator {
+                form.wf method="post" action="/console/tasks" #new-task {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    label { (t(lang, "unit")) " "
+                        select name="unit" { @for u in units { option value=(u.name) { (u.name) } } }
+                    }
+                    label { (t(lang, "task_title")) " " input name="title" size="60" required; }
+                    label { (t(lang, "task_detail")) br; textarea name="detail" rows="2" cols="60" {} }
+                    label { (t(lang, "deadline")) " " input name="deadline" type="date" required; }
+                    button type="submit" { (t(lang, "assign")) }
+                }
+            }
+            table #tasks {
+                tr { th { "#" } th { (t(lang, "unit")) } th { (t(lang, "task_title")) } th { (t(lang, "deadline")) } th { (t(lang, "answer")) } }
+                @for task in tasks {
+                    tr {
+                        td { (task.id) }
+                        td { (task.unit) }
+                        td { b { (task.title) } br; (task.detail) }
+                        td {
+                            (when(task.deadline).chars().take(10).collect::<String>())
+                            @if task.overdue(now_us) { " " span.bad.overdue { (t(lang, "overdue")) } }
+                        }
+                        td {
+                            @if let Some(a) = &task.answer {
+                                (a) br; small { (task.answered_by.as_deref().unwrap_or("")) " " (task.answered_at.map(when).unwrap_or_default()) }
+                            } @else if unit_admin {
+                                form method="post" action={ "/console/tasks/" (task.id) "/answer" } {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    textarea name="answer" rows="2" cols="40" required {}
+                                    button type="submit" { (t(lang, "submit_answer")) }
+                                }
+                            } @else { "-" }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn health(lang: Lang, beat: Option<i64>, now_us: i64) -> Markup {
+    html! {
+        @match beat {
+            None => span.bad { (t(lang, "no_agent")) },
+            Some(b) if now_us - b > super::extra::AGENT_SILENT_US => span.bad { (t(lang, "agent_silent")) " " (when(b)) },
+            Some(b) => span.ok { (t(lang, "agent_ok")) " " (when(b)) },
+        }
+    }
+}
+
+pub fn unit_page(
+    v: &Viewer,
+    unit: &Unit,
+    ranges: &[IpRange],
+    hosts: &[(minetrace_store::Host, Option<i64>)],
+    cases: &[&Case],
+    now_us: i64,
+) -> Markup {
+    let lang = v.lang;
+    page(
+        lang,
+        Some(v),
+        &unit.name,
+        html! {
+            h1 { (unit.name) " · " (unit.region) " · " (unit.unit_type) }
+            h2 { (t(lang, "ranges")) }
+            p.mono { @for r in ranges { (r.cidr) " " } }
+            h2 { (t(lang, "hosts")) }
+            table #hosts {
+                tr { th { (t(lang, "host")) } th { (t(lang, "address")) } th { (t(lang, "owner")) } th { (t(lang, "agent")) } }
+                @for (h, beat) in hosts {
+                    tr {
+                        td { a href={ "/console/hosts/" (urlencode(&h.name)) } { (h.name) } }
+                        td.mono { (h.ips.join(" ")) }
+                        td { (h.owner.as_deref().unwrap_or("-")) " / " (h.admin.as_deref().unwrap_or("-")) }
+                        td { (health(lang, *beat, now_us)) }
+                    }
+                }
+            }
+            h2 { (t(lang, "cases")) }
+            table {
+                @for c in cases {
+                    tr {
+                        td { a href={ "/console/cases/" (c.id) } { "#" (c.id) } }
+                        td { (t(lang, &format!("status.{}", c.status))) }
+                        td { (t(lang, &class_key(c))) }
+                        td.mono { (c.client_ip.as_deref().unwrap_or("-")) }
+                        td { (c.host_name.as_deref().unwrap_or("-")) }
+                        td { (when(c.last_seen)) }
+                    }
+                }
+            }
+            p { a href={ "/console/report?unit=" (urlencode(&unit.name)) } { (t(lang, "report_html")) } }
+        },
+    )
+}
+
+pub fn host_page(
+    v: &Viewer,
+    host: &minetrace_store::Host,
+    beat: Option<i64>,
+    cases: &[&Case],
+    now_us: i64,
+) -> Markup {
+    let lang = v.lang;
+    page(
+        lang,
+        Some(v),
+        &host.name,
+        html! {
+            h1 { (t(lang, "host")) ": " (host.name) }
+            table {
+                tr { th { (t(lang, "unit")) } td { (host.unit_name.as_deref().unwrap_or("-")) } }
+                tr { th { (t(lang, "address")) } td.mono { (host.ips.join(" ")) } }
+                tr { th { "MAC" } td.mono { (host.macs.join(" ")) } }
+                tr { th { (t(lang, "owner")) } td { (host.owner.as_deref().unwrap_or("-")) " " (host.owner_contact.as_deref().unwrap_or("")) } }
+                tr { th { (t(lang, "admin")) } td { (host.admin.as_deref().unwrap_or("-")) " " (host.admin_contact.as_deref().unwrap_or("")) } }
+                tr { th { (t(lang, "agent")) } td { (health(lang, beat, now_us)) } }
+            }
+            h2 { (t(lang, "cases")) }
+            table {
+                @for c in cases {
+                    tr {
+                        td { a href={ "/console/cases/" (c.id) } { "#" (c.id) } }
+                        td { (t(lang, &format!("status.{}", c.status))) }
+                        td { (t(lang, &class_key(c))) }
+                        td { (c.process.as_deref().unwrap_or("-")) }
+                        td { (c.account.as_deref().unwrap_or("-")) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The printable report: self-contained (inline style, SVG charts), for the browser's print
+/// dialog or headless chromium's PDF.
+pub fn report(
+    v: &Viewer,
+    rows: &[&Case],
+    scope: &Scope,
+    q: &super::extra::ReportQuery,
+    est: &EstimateConfig,
+) -> Markup {
+    let lang = v.lang;
+    let by_class = count_by(
+        rows.iter()
+            .map(|c| class_key(c).trim_start_matches("class.").to_string()),
+    );
+    let by_unit = count_by(rows.iter().filter_map(|c| c.unit_name.clone()));
+    let kwh: f64 = rows
+        .iter()
+        .filter_map(|c| c.estimate.get("kwh_per_day")?.get("value")?.as_f64())
+        .sum();
+    let impact = minetrace_estimate::calc::calculate(
+        est,
+        &minetrace_estimate::calc::CalcInputs {
+            kwh_per_day: Some(kwh.max(0.0)),
+            ..Default::default()
+        },
+    )
+    .ok()
+    .and_then(|r| r.energy);
+    let scope_line = format!(
+        "{}{}{}{}",
+        q.region
+            .as_deref()
+            .map(|r| format!("{r} "))
+            .unwrap_or_default(),
+        q.unit
+            .as_deref()
+            .map(|u| format!("{u} "))
+            .unwrap_or_default(),
+        q.from
+            .as_deref()
+            .map(|f| format!("{f} → "))
+            .unwrap_or_default(),
+        q.to.as_deref().unwrap_or("")
+    );
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                title { (t(lang, "report_html")) }
+                style { (maud::PreEscaped(STYLE)) "@media print{header{display:none}}" }
+            }
+            body { main {
+                h1 { (t(lang, "title")) " — " (t(lang, "report_html")) }
+                p { (scope_line) " · " (when(minetrace_core::Timestamp::now().0)) " · " (v.user.name) }
+                div.cards {
+                    div.card { (t(lang, "cases_total")) b #report-total { (rows.len()) } }
+                    div.card { (t(lang, "energy")) b { (format!("{kwh:.1}")) } (t(lang, "kwh_day")) }
+                    @if let Some(e) = &impact {
+                        div.card { b { (format!("{:.3}", e.coal_t_per_day.value)) } (t(lang, "coal_day")) }
+                        div.card { b { (format!("{:.1}", e.co2_t_per_year.value)) } (t(lang, "co2_year")) }
+                    }
+                }
+                h2 { (t(lang, "by_class")) }
+                (bar_chart(&by_class.iter().map(|(k, n)| (format!("     {}", t(lang, &format!("class.{k}"))), *n)).collect::<Vec<_>>(), 400))
+                h2 { (t(lang, "top_units")) }
+                (kv_table(lang, &by_unit, None))
+                h2 { (t(lang, "cases")) }
+                table {
+                    tr { th { "#" } th { (t(lang, "unit")) } th { (t(lang, "address")) } th { (t(lang, "class")) } th { (t(lang, "status")) } th { (t(lang, "kwh_day")) } th { (t(lang, "legal")) } }
+                    @for c in rows {
+                        tr {
+                            td { (c.id) }
+                            td { (c.unit_name.as_deref().unwrap_or("-")) " " small { (scope.region_of(c).unwrap_or("")) } }
+                            td.mono { (c.client_ip.as_deref().unwrap_or("-")) }
+                            td { (t(lang, &class_key(c))) }
+                            td { (t(lang, &format!("status.{}", c.status))) }
+                            td { (c.estimate.get("kwh_per_day").and_then(|k| k.get("value")).and_then(|x| x.as_f64()).map(|x| format!("{x:.1}")).unwrap_or_default()) }
+                            td { (t(lang, &format!("band.{}", c.estimate.get("legal").and_then(|l| l.get("band")).and_then(|b| b.as_str()).unwrap_or("none")))) }
+                        }
+                    }
+                }
+            } }
+        }
+    }
 }
