@@ -1,8 +1,10 @@
 //! The console in a real browser: Debian's chromium driven over WebDriver (chromedriver, plain
-//! HTTP+JSON from this test). Logs in as a regulator and as a unit administrator, checks what
-//! each sees, opens a case, follows its attribution chain and timeline, checks the evidence
-//! verification, downloads the CSV report, and saves screenshots of the main pages to
-//! docs/screenshots/. Skipped when chromium or chromedriver is not installed.
+//! HTTP+JSON from this test). Logs in as each role (regulator, unit administrator, investigator,
+//! auditor), checks what each sees, opens a case, follows its attribution chain and timeline,
+//! downloads its evidence bundle with the browser's session and verifies it offline, marks a
+//! case confidential through the workflow form (the unit's administrator then loses every sign
+//! of it), runs a report, and saves screenshots of the main pages to docs/screenshots/.
+//! Skipped when chromium or chromedriver is not installed.
 
 mod common;
 
@@ -160,6 +162,20 @@ impl Driver {
         std::fs::write(to, png).unwrap();
     }
 
+    /// The value of one of the browser's cookies for the current page.
+    fn cookie(&self, name: &str) -> String {
+        self.call("GET", &self.s(&format!("/cookie/{name}")), None)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Logs out from the overview (error pages carry no header).
+    fn logout(&self, base: &str) {
+        self.go(&format!("{base}/console/"));
+        self.click("header form button");
+    }
+
     fn login(&self, base: &str, user: &str) {
         self.go(&format!("{base}/console/login"));
         self.type_into("#user", user);
@@ -219,6 +235,13 @@ fn console_in_chromium() {
         PW,
     )
     .unwrap();
+    for (name, role) in [
+        ("li.na", ConsoleRole::Investigator),
+        ("chen.jie", ConsoleRole::Auditor),
+    ] {
+        let region = (role == ConsoleRole::Auditor).then_some("示范省");
+        minetrace_server::console::create_user(&store, name, role, region, None, PW).unwrap();
+    }
     let token = store.create_source("agent", Role::Agent).unwrap().1;
     let server = spawn_background(ServeOptions::new(dir.path())).unwrap();
     let client = minetrace_client::Client::new(&server.url(), &token).unwrap();
@@ -273,18 +296,82 @@ fn console_in_chromium() {
     // The evidence bundle the page links to verifies offline.
     let href = d.page();
     assert!(href.contains(&format!("/console/cases/{}/evidence", case.id)));
+    // Download it with the browser's own session and verify it offline.
+    let session = d.cookie("mt_session");
+    assert!(!session.is_empty());
+    let bundle = d
+        .agent
+        .get(&format!("{url}/console/cases/{}/evidence", case.id))
+        .header("Cookie", &format!("mt_session={session}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    let verified = minetrace_store::bundle::verify(&bundle, None).expect("bundle verifies");
+    assert_eq!(verified.case, case.id);
+    assert!(verified.records >= 1);
+    // Assign the case to the investigator through the workflow form.
+    d.type_into("input[name=assignee]", "li.na");
+    d.click("#save");
+    // Open a university case as a confidential investigation.
+    let secret = store
+        .list_cases(&Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|c| c.client_ip.as_deref() == Some("10.2.0.10"))
+        .unwrap();
+    d.go(&format!("{url}/console/cases/{}", secret.id));
+    d.click("select[name=confidential] option[value='1']");
+    d.click("#save");
+    d.go(&format!("{url}/console/cases/{}", secret.id));
+    assert!(d.page().contains("🔒"));
+    // A report for the region, printable with its charts.
+    d.go(&format!("{url}/console/report?region=示范省"));
+    assert!(d.page().contains("<svg"));
+    d.screenshot(&shots.join("report.png"));
+    d.go(&format!("{url}/console/tasks"));
+    d.screenshot(&shots.join("tasks.png"));
     d.go(&format!("{url}/console/units"));
     d.screenshot(&shots.join("units.png"));
     // English on request.
     d.go(&format!("{url}/console/lang/en"));
     d.go(&format!("{url}/console/"));
     assert!(d.page().contains("New cases per day"));
-    d.click("header form button");
+    d.logout(&url);
 
-    // The university's administrator sees its own cases only.
+    // The university's administrator sees its own cases only, less the confidential one: not
+    // in the count, the list, the search, nor by its id.
     d.login(&url, "wang.li");
     let own: usize = d.text("#cases-total b").trim().parse().unwrap();
-    assert_eq!(own, 6);
+    assert_eq!(own, 5);
     d.go(&format!("{url}/console/cases/{}", case.id));
     assert!(d.page().contains("Not found"));
+    d.go(&format!("{url}/console/cases/{}", secret.id));
+    assert!(d.page().contains("Not found"));
+    d.go(&format!("{url}/console/cases?q=10.2.0.10"));
+    assert!(!d.page().contains("10.2.0.10:"));
+    assert!(!d
+        .page()
+        .contains(&format!("/console/cases/{}\"", secret.id)));
+    d.logout(&url);
+
+    // The investigator works the case assigned to it, and nothing else.
+    d.login(&url, "li.na");
+    let assigned: usize = d.text("#cases-total b").trim().parse().unwrap();
+    assert_eq!(assigned, 1);
+    d.go(&format!("{url}/console/cases/{}", case.id));
+    assert!(d.text("#chain").contains("省电网示范分公司"));
+    assert!(d.page().contains("id=\"save\""));
+    d.go(&format!("{url}/console/cases/{}", secret.id));
+    assert!(d.page().contains("Not found"));
+    d.logout(&url);
+
+    // The auditor reads the region, confidential case included, but has no workflow form.
+    d.login(&url, "chen.jie");
+    let all: usize = d.text("#cases-total b").trim().parse().unwrap();
+    assert_eq!(all, total);
+    d.go(&format!("{url}/console/cases/{}", secret.id));
+    assert!(d.page().contains("🔒"));
+    assert!(!d.page().contains("id=\"save\""));
 }
