@@ -116,6 +116,28 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
     .map(|f| root.join(f))
     .filter(|f| f.exists())
     .collect();
+    // The simulator's TLS sessions cross the veth too (content-based detection: replayed at top
+    // speed, shape timing would not survive, so the shape-only scenario stays out).
+    let sim = tempfile::tempdir().unwrap();
+    Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["simulate", "--seed", "5", "--minutes", "2", "--out"])
+        .arg(sim.path())
+        .args(["--scenario", "tls-stratum-sni", "--scenario", "nat-rigs-tls"])
+        .args(["--scenario", "benign-tls-website", "--scenario", "cryptonote-xmrig"])
+        .output()
+        .unwrap();
+    let mut files = files;
+    for name in [
+        "tls-stratum-sni.pcap",
+        "nat-rigs-tls.pcap",
+        "benign-tls-website.pcap",
+        "cryptonote-xmrig.pcap",
+    ] {
+        let f = sim.path().join(name);
+        assert!(f.exists(), "simulator wrote {name}");
+        files.push(f);
+    }
 
     let sensor = Command::cargo_bin("minetrace")
         .unwrap()
