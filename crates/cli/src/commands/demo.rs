@@ -107,6 +107,7 @@ fn serve(args: &Args, findings: &[Finding]) -> anyhow::Result<()> {
         nats: None,
         nats_replicas: 3,
         no_correlator: false,
+        alerts: None,
     })?;
     Ok(())
 }
