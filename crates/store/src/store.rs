@@ -1005,12 +1005,16 @@ impl Store {
             )?;
             case.id = rows.first().ok_or(StoreError::Poisoned)?.int(0)?;
         } else {
-            let sets: Vec<String> = CASE_COLS
+            // `confidential` is never written from a (possibly stale) in-memory case: only
+            // `set_case_confidential` changes it, so a correlator batch or a workflow update that
+            // read the case before a regulator marked it cannot reveal it again.
+            let (sets, mut p): (Vec<String>, Vec<Value>) = CASE_COLS
                 .split(", ")
                 .skip(1)
-                .map(|c| format!("{} = ?", c.trim()))
-                .collect();
-            let mut p = params;
+                .zip(params)
+                .filter(|(c, _)| c.trim() != "confidential")
+                .map(|(c, v)| (format!("{} = ?", c.trim()), v))
+                .unzip();
             p.push(case.id.into());
             let n = tx.execute(
                 &format!("UPDATE cases SET {} WHERE id = ?", sets.join(", ")),
@@ -1021,6 +1025,11 @@ impl Store {
                     what: format!("case {}", case.id),
                 });
             }
+            let stored = tx.query(
+                "SELECT confidential FROM cases WHERE id = ?",
+                &[case.id.into()],
+            )?;
+            case.confidential = stored.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) != 0;
         }
         for id in link_findings {
             tx.execute(
