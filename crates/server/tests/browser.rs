@@ -329,6 +329,9 @@ fn console_in_chromium() {
     // A report for the region, printable with its charts.
     d.go(&format!("{url}/console/report?region=示范省"));
     assert!(d.page().contains("<svg"));
+    // A printed report marks the confidential case, so it is not handed to the unit unawares.
+    assert!(d.text("#report-total").contains('7'));
+    assert!(d.page().contains("🔒"));
     d.screenshot(&shots.join("report.png"));
     d.go(&format!("{url}/console/tasks"));
     d.screenshot(&shots.join("tasks.png"));

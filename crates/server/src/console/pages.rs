@@ -150,6 +150,28 @@ fn bar_chart(points: &[(String, usize)], width: u32) -> Markup {
     }
 }
 
+/// Horizontal bars as inline SVG for named categories: the label left of its bar, the value
+/// after it, so long labels (Chinese class names) never overlap.
+fn hbar_chart(points: &[(String, usize)], width: u32) -> Markup {
+    let max = points.iter().map(|p| p.1).max().unwrap_or(1).max(1);
+    let (label_w, row_h) = (170u32, 22u32);
+    let bar_max = width.saturating_sub(label_w + 50).max(20);
+    let height = row_h * points.len().max(1) as u32 + 6;
+    html! {
+        svg width=(width) height=(height) role="img" {
+            @for (i, (label, v)) in points.iter().enumerate() {
+                @let y = i as u32 * row_h + 3;
+                @let bw = ((*v as u64 * u64::from(bar_max)) / max as u64) as u32;
+                text x=(label_w - 6) y=(y + 14) font-size="12" text-anchor="end" { (label) }
+                rect x=(label_w) y=(y + 2) width=(bw.max(1)) height=(row_h - 6) fill="#457b9d" {
+                    title { (label) ": " (v) }
+                }
+                text x=(label_w + bw.max(1) + 5) y=(y + 14) font-size="12" { (v) }
+            }
+        }
+    }
+}
+
 fn kv_table(lang: Lang, rows: &[(String, usize)], key_prefix: Option<&str>) -> Markup {
     html! {
         table {
@@ -767,7 +789,7 @@ pub fn report(
                     }
                 }
                 h2 { (t(lang, "by_class")) }
-                (bar_chart(&by_class.iter().map(|(k, n)| (format!("     {}", t(lang, &format!("class.{k}"))), *n)).collect::<Vec<_>>(), 400))
+                (hbar_chart(&by_class.iter().map(|(k, n)| (t(lang, &format!("class.{k}")), *n)).collect::<Vec<_>>(), 520))
                 h2 { (t(lang, "top_units")) }
                 (kv_table(lang, &by_unit, None))
                 h2 { (t(lang, "cases")) }
@@ -775,7 +797,7 @@ pub fn report(
                     tr { th { "#" } th { (t(lang, "unit")) } th { (t(lang, "address")) } th { (t(lang, "class")) } th { (t(lang, "status")) } th { (t(lang, "kwh_day")) } th { (t(lang, "legal")) } }
                     @for c in rows {
                         tr {
-                            td { (c.id) }
+                            td { (c.id) @if c.confidential { " " span.conf title=(t(lang, "confidential")) { "🔒" } } }
                             td { (c.unit_name.as_deref().unwrap_or("-")) " " small { (scope.region_of(c).unwrap_or("")) } }
                             td.mono { (c.client_ip.as_deref().unwrap_or("-")) }
                             td { (t(lang, &class_key(c))) }
