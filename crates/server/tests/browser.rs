@@ -83,6 +83,12 @@ impl Driver {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// One WebDriver command: its value, or the error text.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let mut resp = match method {
             "GET" => self.agent.get(&url).call(),
@@ -95,12 +101,25 @@ impl Driver {
         .unwrap();
         let text = resp.body_mut().read_to_string().unwrap();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        assert!(
-            v["value"].get("error").is_none(),
-            "{method} {path}: {}",
-            text.chars().take(500).collect::<String>()
-        );
-        v["value"].clone()
+        if v["value"].get("error").is_some() {
+            return Err(text.chars().take(500).collect());
+        }
+        Ok(v["value"].clone())
+    }
+
+    /// Retries `f` while a page is still loading after a form submission (the element is not
+    /// there yet, or belongs to the page being replaced), for up to ten seconds.
+    fn retry<T>(&self, what: &str, f: impl Fn() -> Result<T, String>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match f() {
+                Ok(v) => return v,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
     }
 
     fn s(&self, path: &str) -> String {
@@ -111,25 +130,27 @@ impl Driver {
         self.call("POST", &self.s("/url"), Some(json!({"url": url})));
     }
 
-    fn find(&self, css: &str) -> String {
-        let v = self.call(
+    fn try_find(&self, css: &str) -> Result<String, String> {
+        let v = self.try_call(
             "POST",
             &self.s("/element"),
             Some(json!({"using": "css selector", "value": css})),
-        );
+        )?;
         v.as_object()
             .and_then(|o| o.values().next())
             .and_then(|x| x.as_str())
-            .expect("element id")
-            .to_string()
+            .map(str::to_string)
+            .ok_or_else(|| "no element id".to_string())
     }
 
     fn text(&self, css: &str) -> String {
-        let id = self.find(css);
-        self.call("GET", &self.s(&format!("/element/{id}/text")), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.retry(css, || {
+            let id = self.try_find(css)?;
+            self.try_call("GET", &self.s(&format!("/element/{id}/text")), None)
+        })
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     fn page(&self) -> String {
@@ -140,17 +161,21 @@ impl Driver {
     }
 
     fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{id}/value")),
-            Some(json!({"text": text})),
-        );
+        self.retry(css, || {
+            let id = self.try_find(css)?;
+            self.try_call(
+                "POST",
+                &self.s(&format!("/element/{id}/value")),
+                Some(json!({"text": text})),
+            )
+        });
     }
 
     fn click(&self, css: &str) {
-        let id = self.find(css);
-        self.call("POST", &self.s(&format!("/element/{id}/click")), None);
+        self.retry(css, || {
+            let id = self.try_find(css)?;
+            self.try_call("POST", &self.s(&format!("/element/{id}/click")), None)
+        });
     }
 
     fn screenshot(&self, to: &Path) {

@@ -4,100 +4,16 @@
 //! the CSV report guards spreadsheet formulas.
 
 mod common;
+mod session;
 
 use common::{host_finding, network_finding, T0};
 use minetrace_server::{spawn_background, ServeOptions};
 use minetrace_store::{ConsoleRole, Role, Store};
-
-const PW: &str = "correct horse battery staple";
+use session::{pct, Session, PW};
 
 /// A payload naming its field, so a failure says which one leaked.
 fn evil(field: &str) -> String {
     format!("<x-evil f={field} onmouseover=alert(1)>\"'</x-evil>")
-}
-
-struct Session {
-    agent: ureq::Agent,
-    base: String,
-    cookie: String,
-}
-
-impl Session {
-    fn login(base: &str, user: &str) -> Session {
-        let agent = ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .build(),
-        );
-        let mut form = agent.get(&format!("{base}/console/login")).call().unwrap();
-        let pre = cookies(&form);
-        let body = form.body_mut().read_to_string().unwrap();
-        let csrf = csrf_of(&body);
-        let resp = agent
-            .post(&format!("{base}/console/login"))
-            .header("Cookie", &pre)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .send(format!(
-                "user={user}&password={}&csrf={csrf}",
-                PW.replace(' ', "+")
-            ))
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 303, "login {user}");
-        let cookie = [pre, cookies(&resp)]
-            .into_iter()
-            .filter(|c| !c.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        Session {
-            agent,
-            base: base.to_string(),
-            cookie,
-        }
-    }
-
-    fn get(&self, path: &str) -> (u16, String) {
-        let mut resp = self
-            .agent
-            .get(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie)
-            .header("Accept-Language", "en")
-            .call()
-            .unwrap();
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(64 << 20)
-            .read_to_string()
-            .unwrap_or_default();
-        (status, body)
-    }
-}
-
-fn cookies(resp: &ureq::http::Response<ureq::Body>) -> String {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter(|kv| kv.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn csrf_of(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    body[at..].chars().take_while(|c| *c != '"').collect()
-}
-
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[test]

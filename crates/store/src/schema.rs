@@ -88,6 +88,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             answer TEXT, answered_by TEXT, answered_at {INT})",
         "CREATE INDEX tasks_unit ON tasks(unit)",
     ],
+), (
+    4,
+    &[
+        // A unit under confidential investigation: cases opened for it start confidential, so
+        // the unit never sees them (nor do alerts) until a regulator reveals them.
+        "ALTER TABLE units ADD COLUMN confidential_watch {INT} NOT NULL DEFAULT 0",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

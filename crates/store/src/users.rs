@@ -353,6 +353,42 @@ impl Store {
         })
     }
 
+    /// Puts a unit under confidential investigation (or ends it): cases the correlator opens for
+    /// it from now on start confidential. Ledger record naming who; false when no such unit.
+    pub fn set_unit_confidential_watch(
+        &self,
+        unit: &str,
+        watch: bool,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self.tx(|tx| {
+            let n = tx.execute(
+                "UPDATE units SET confidential_watch = ? WHERE name = ?",
+                &[i64::from(watch).into(), unit.into()],
+            )?;
+            Ok(n > 0)
+        })?;
+        if changed {
+            self.append_record(
+                "unit.confidential-watch",
+                &format!("unit:{unit}"),
+                &serde_json::json!({"actor": actor, "watch": watch}),
+            )?;
+        }
+        Ok(changed)
+    }
+
+    /// Whether new cases of `unit` start confidential.
+    pub fn unit_confidential_watch(&self, unit: &str) -> Result<bool, StoreError> {
+        self.rtx(|tx| {
+            let rows = tx.query(
+                "SELECT confidential_watch FROM units WHERE name = ?",
+                &[unit.into()],
+            )?;
+            Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) != 0)
+        })
+    }
+
     /// Marks a case confidential (or reveals it), with a ledger record naming who.
     pub fn set_case_confidential(
         &self,

@@ -190,3 +190,35 @@ fn only_set_case_confidential_changes_the_flag() {
         store.verify_ledger().unwrap();
     }
 }
+
+#[test]
+fn unit_confidential_watch_is_set_recorded_and_kept_by_upserts() {
+    for (name, store, _dir) in stores() {
+        store.upsert_unit("Unit A", "R1", "company", None).unwrap();
+        assert!(!store.unit_confidential_watch("Unit A").unwrap(), "{name}");
+        assert!(store
+            .set_unit_confidential_watch("Unit A", true, "zhao")
+            .unwrap());
+        assert!(!store
+            .set_unit_confidential_watch("Nowhere", true, "zhao")
+            .unwrap());
+        assert!(!store.unit_confidential_watch("Nowhere").unwrap());
+        // A registry import updating the unit does not end the investigation.
+        store
+            .upsert_unit("Unit A", "R1", "university", None)
+            .unwrap();
+        assert!(store.unit_confidential_watch("Unit A").unwrap(), "{name}");
+        assert!(store
+            .set_unit_confidential_watch("Unit A", false, "zhao")
+            .unwrap());
+        assert!(!store.unit_confidential_watch("Unit A").unwrap(), "{name}");
+        let n = store
+            .ledger_records(1, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "unit.confidential-watch")
+            .count();
+        assert_eq!(n, 2, "{name}");
+        store.verify_ledger().unwrap();
+    }
+}

@@ -198,7 +198,13 @@ pub async fn unit_page(
     };
     let store = st.store.clone();
     let uname = unit.name.clone();
+    let sees_watch = matches!(v.user.role, ConsoleRole::Regulator | ConsoleRole::Auditor);
     let details = tokio::task::spawn_blocking(move || {
+        let watch = if sees_watch {
+            Some(store.unit_confidential_watch(&uname)?)
+        } else {
+            None
+        };
         let ranges: Vec<_> = store
             .list_ranges()?
             .into_iter()
@@ -213,10 +219,10 @@ pub async fn unit_page(
             let beat = store.last_heartbeat(&h.name)?;
             hosts.push((h, beat));
         }
-        Ok::<_, minetrace_store::StoreError>((ranges, hosts))
+        Ok::<_, minetrace_store::StoreError>((ranges, hosts, watch))
     })
     .await;
-    let Ok(Ok((ranges, hosts))) = details else {
+    let Ok(Ok((ranges, hosts, watch))) = details else {
         return error_page(v.lang, StatusCode::INTERNAL_SERVER_ERROR, "store");
     };
     let unit_cases: Vec<&Case> = cases
@@ -230,8 +236,56 @@ pub async fn unit_page(
         &hosts,
         &unit_cases,
         minetrace_core::Timestamp::now().0,
+        watch,
     )
     .into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct WatchForm {
+    csrf: String,
+    watch: String,
+}
+
+/// A regulator puts a unit in its regions under confidential investigation (or ends it).
+pub async fn set_unit_watch(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<WatchForm>,
+) -> Response {
+    let v = match viewer(&st, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if f.csrf != v.csrf || v.user.role != ConsoleRole::Regulator {
+        return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
+    }
+    let Some((scope, _)) = units_and_tasks(&st).await else {
+        return error_page(v.lang, StatusCode::INTERNAL_SERVER_ERROR, "store");
+    };
+    if !scope
+        .units
+        .get(&name)
+        .is_some_and(|u| scope.can_see_unit(&v.user, u))
+    {
+        return not_found(v.lang);
+    }
+    let watch = f.watch == "1";
+    let store = st.store.clone();
+    let actor = format!("console:{}", v.user.name);
+    let unit = name.clone();
+    match tokio::task::spawn_blocking(move || {
+        store.set_unit_confidential_watch(&unit, watch, &actor)
+    })
+    .await
+    {
+        Ok(Ok(true)) => {
+            Redirect::to(&format!("/console/units/{}", pages::urlencode(&name))).into_response()
+        }
+        Ok(Ok(false)) => not_found(v.lang),
+        _ => error_page(v.lang, StatusCode::INTERNAL_SERVER_ERROR, "store"),
+    }
 }
 
 /// A host: registry facts, agent health, and the cases in scope that name it.

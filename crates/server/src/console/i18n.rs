@@ -116,6 +116,26 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Make confidential (hidden from the unit)",
     ),
     ("reveal", "公开（检查开始）", "Reveal (inspection starts)"),
+    (
+        "watch_on",
+        "秘密调查中：新案件对单位不可见",
+        "Under confidential investigation: new cases hidden from the unit",
+    ),
+    (
+        "watch_off",
+        "未在秘密调查",
+        "Not under confidential investigation",
+    ),
+    (
+        "watch_start",
+        "开始秘密调查",
+        "Start confidential investigation",
+    ),
+    (
+        "watch_stop",
+        "结束秘密调查",
+        "End confidential investigation",
+    ),
     ("no_cases", "没有案件", "No cases"),
     ("findings", "发现", "Findings"),
     ("network", "网络", "network"),

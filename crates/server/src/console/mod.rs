@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases/{id}/evidence", get(evidence))
         .route("/console/units", get(units))
         .route("/console/units/{name}", get(extra::unit_page))
+        .route("/console/units/{name}/watch", post(extra::set_unit_watch))
         .route("/console/hosts/{name}", get(extra::host_page))
         .route("/console/tasks", get(extra::tasks).post(extra::create_task))
         .route("/console/tasks/{id}/answer", post(extra::answer_task))

@@ -511,7 +511,7 @@ pub fn units(v: &Viewer, units: &[&Unit], ranges: &[IpRange], cases: &[Case]) ->
     )
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -647,6 +647,7 @@ pub fn unit_page(
     hosts: &[(minetrace_store::Host, Option<i64>)],
     cases: &[&Case],
     now_us: i64,
+    watch: Option<bool>,
 ) -> Markup {
     let lang = v.lang;
     page(
@@ -655,6 +656,19 @@ pub fn unit_page(
         &unit.name,
         html! {
             h1 { (unit.name) " · " (unit.region) " · " (unit.unit_type) }
+            // Shown to regulators and auditors only: the unit must not learn it is watched.
+            @if let Some(on) = watch {
+                p #watch {
+                    @if on { span.conf { "🔒 " (t(lang, "watch_on")) } } @else { (t(lang, "watch_off")) }
+                    @if v.user.role == minetrace_store::ConsoleRole::Regulator {
+                        form method="post" action={ "/console/units/" (urlencode(&unit.name)) "/watch" } style="display:inline" {
+                            input type="hidden" name="csrf" value=(v.csrf);
+                            input type="hidden" name="watch" value=(if on { "0" } else { "1" });
+                            " " button type="submit" #watch-toggle { (t(lang, if on { "watch_stop" } else { "watch_start" })) }
+                        }
+                    }
+                }
+            }
             h2 { (t(lang, "ranges")) }
             p.mono { @for r in ranges { (r.cidr) " " } }
             h2 { (t(lang, "hosts")) }

@@ -271,6 +271,11 @@ impl<'a> Correlator<'a> {
         if let Some((id, name)) = &attr.unit {
             case.unit_id = Some(*id);
             case.unit_name = Some(name.clone());
+            // A unit under confidential investigation: the case is born confidential, so
+            // neither the unit nor an alert ever sees it open.
+            if case.id == 0 && self.store.unit_confidential_watch(name)? {
+                case.confidential = true;
+            }
         }
         if let Some(h) = &attr.host {
             case.host_name = Some(h.name.clone());
