@@ -96,6 +96,27 @@ fn cases_of_a_watched_unit_are_born_confidential() {
     assert_eq!(ua.get(&format!("/console/cases/{}", a.id)).0, 404);
     assert!(!ua.get("/console/cases").1.contains("10.1.0.5"));
     assert!(ua.get("/console/").1.contains("<b>0</b>"));
+    for path in [
+        "/console/cases?q=10.1.0.5",
+        "/console/units/Unit%20A",
+        "/console/report",
+        "/console/report.csv",
+        "/console/tasks",
+    ] {
+        let (status, body) = ua.get(path);
+        assert_eq!(status, 200, "{path}");
+        // The search page echoes the query itself; nothing else may name the address.
+        let echoed = path.contains("q=");
+        assert!(
+            (echoed || !body.contains("10.1.0.5"))
+                && !body.contains(&format!("/console/cases/{}\"", a.id)),
+            "{path} shows the confidential case"
+        );
+    }
+    assert!(ua
+        .get("/console/report")
+        .1
+        .contains("id=\"report-total\">0<"));
     let (status, page) = reg.get(&format!("/console/cases/{}", a.id));
     assert_eq!(status, 200);
     assert!(page.contains("🔒"));
