@@ -123,8 +123,18 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
         .unwrap()
         .args(["simulate", "--seed", "5", "--minutes", "2", "--out"])
         .arg(sim.path())
-        .args(["--scenario", "tls-stratum-sni", "--scenario", "nat-rigs-tls"])
-        .args(["--scenario", "benign-tls-website", "--scenario", "cryptonote-xmrig"])
+        .args([
+            "--scenario",
+            "tls-stratum-sni",
+            "--scenario",
+            "nat-rigs-tls",
+        ])
+        .args([
+            "--scenario",
+            "benign-tls-website",
+            "--scenario",
+            "cryptonote-xmrig",
+        ])
         .output()
         .unwrap();
     let mut files = files;

@@ -110,17 +110,18 @@ fn main() {
     let next = Arc::new(AtomicU64::new(0));
     // MINETRACE_BENCH_PREBUILT=1: the load generator serialises its batches before the clock
     // starts, so the figure is the server's (sensors serialise on their own machines).
-    let prebuilt: Option<Arc<Vec<Vec<u8>>>> = std::env::var("MINETRACE_BENCH_PREBUILT").ok().map(|_| {
-        let batches = (secs * 40_000 / batch).max(4);
-        Arc::new(
-            (0..batches)
-                .map(|b| {
-                    let fs: Vec<Finding> = (b * batch..(b + 1) * batch).map(finding).collect();
-                    serde_json::to_vec(&serde_json::json!({ "findings": fs })).expect("json")
-                })
-                .collect(),
-        )
-    });
+    let prebuilt: Option<Arc<Vec<Vec<u8>>>> =
+        std::env::var("MINETRACE_BENCH_PREBUILT").ok().map(|_| {
+            let batches = (secs * 40_000 / batch).max(4);
+            Arc::new(
+                (0..batches)
+                    .map(|b| {
+                        let fs: Vec<Finding> = (b * batch..(b + 1) * batch).map(finding).collect();
+                        serde_json::to_vec(&serde_json::json!({ "findings": fs })).expect("json")
+                    })
+                    .collect(),
+            )
+        });
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let mut threads = Vec::new();
