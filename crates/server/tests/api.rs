@@ -81,11 +81,10 @@ fn bad_input_gets_clear_4xx_and_nothing_is_stored() {
             "{n}: NUL"
         );
         let big = vec![b' '; 17 * 1024 * 1024];
-        assert_eq!(
-            call(&url, "POST", path, Some(&sensor), Some(&big), ct).0,
-            413,
-            "{n}: oversized"
-        );
+        // The server answers 413 as soon as the limit is passed and closes the connection; a
+        // client still writing the rest may see the close before it reads the answer.
+        let (st, txt) = call(&url, "POST", path, Some(&sensor), Some(&big), ct);
+        assert!(st == 413 || st == 0, "{n}: oversized: {st} {txt}");
         assert_eq!(store.count_findings().unwrap(), 0, "{n}: nothing stored");
 
         // Hostile strings are stored verbatim and come back JSON-escaped.
