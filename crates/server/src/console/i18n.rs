@@ -143,6 +143,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ranges", "IP 段", "IP ranges"),
     ("forbidden", "无权访问", "Not allowed"),
     ("not_found", "未找到", "Not found"),
+    (
+        "store",
+        "存储出错，请稍后再试",
+        "Storage error; try again later",
+    ),
     ("read_only", "只读", "read-only"),
     ("recurrence", "复发次数", "Recurrences"),
     ("campaign", "团伙（同一钱包）", "Campaign (same wallet)"),

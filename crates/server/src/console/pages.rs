@@ -128,8 +128,9 @@ fn count_by(items: impl Iterator<Item = String>) -> Vec<(String, usize)> {
     v
 }
 
-/// Bars as inline SVG: one per (label, value), scaled to the largest.
-fn bar_chart(points: &[(String, usize)], width: u32) -> Markup {
+/// Bars as inline SVG, one per (day `YYYY-MM-DD`, value), scaled to the largest; the axis shows
+/// `MM-DD`, the tooltip the whole date.
+fn daily_bar_chart(points: &[(String, usize)], width: u32) -> Markup {
     let max = points.iter().map(|p| p.1).max().unwrap_or(1).max(1);
     let n = points.len().max(1) as u32;
     let bw = (width / n).clamp(4, 60);
@@ -143,7 +144,7 @@ fn bar_chart(points: &[(String, usize)], width: u32) -> Markup {
                     title { (label) ": " (v) }
                 }
                 @if n <= 16 || i % (n as usize / 8).max(1) == 0 {
-                    text x=(x) y=(h + 22) font-size="9" { (label.chars().skip(5).collect::<String>()) }
+                    text x=(x) y=(h + 22) font-size="9" { (label.get(5..).unwrap_or(label)) }
                 }
             }
         }
@@ -255,7 +256,7 @@ pub fn overview(
                 }
             }
             h2 { (t(lang, "trend")) }
-            (bar_chart(&per_day, 600))
+            (daily_bar_chart(&per_day, 600))
             div.cards {
                 div.card { h2 { (t(lang, "by_class")) } (kv_table(lang, &by_class, Some("class."))) }
                 div.card { h2 { (t(lang, "by_status")) } (kv_table(lang, &by_status, Some("status."))) }
