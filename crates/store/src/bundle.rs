@@ -2,7 +2,8 @@
 //! can verify offline.
 //!
 //! Line 1 is the signed [`Manifest`] (records by seq and hash, attachments by SHA-256, the
-//! public key). Then one `{"record": ...}` line per ledger record in seq order, then one
+//! public key). Then one `{"record": ...}` line per ledger record in seq order (each sealed record
+//! with its seal and Merkle path, see [`crate::ledger`]), then one
 //! `{"attachment": ...}` line per attachment (bytes in base64). [`verify`] names the first record
 //! or attachment that was changed, removed, reordered or added.
 
@@ -13,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 
-pub const FORMAT: &str = "minetrace-evidence-bundle/1";
+pub const FORMAT: &str = "minetrace-evidence-bundle/2";
+/// Bundles from before seals (every record signed on its own); still verified.
+pub const FORMAT_V1: &str = "minetrace-evidence-bundle/1";
 /// Largest bundle `verify` reads.
 pub const MAX_BUNDLE_BYTES: u64 = 1 << 31;
 
@@ -224,7 +227,7 @@ pub fn verify(bytes: &[u8], trusted_key: Option<&str>) -> Result<VerifiedBundle,
     let manifest: Manifest = serde_json::from_str(first).map_err(|e| VerifyError::Manifest {
         message: format!("unreadable: {e}"),
     })?;
-    if manifest.format != FORMAT {
+    if manifest.format != FORMAT && manifest.format != FORMAT_V1 {
         return Err(VerifyError::Manifest {
             message: format!("unknown format {:?}", manifest.format),
         });
@@ -314,6 +317,13 @@ pub fn verify(bytes: &[u8], trusted_key: Option<&str>) -> Result<VerifiedBundle,
                     seq: rec.seq,
                     line,
                     message: "its signature does not verify".into(),
+                })
+            }
+            Err(RecordFault::Proof) => {
+                return Err(VerifyError::RecordChanged {
+                    seq: rec.seq,
+                    line,
+                    message: "its Merkle path does not lead to its seal's signed root".into(),
                 })
             }
         }

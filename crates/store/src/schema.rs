@@ -95,6 +95,14 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         // the unit never sees them (nor do alerts) until a regulator reveals them.
         "ALTER TABLE units ADD COLUMN confidential_watch {INT} NOT NULL DEFAULT 0",
     ],
+), (
+    5,
+    &[
+        // One Ed25519 signature per transaction over the Merkle root of the records it appended
+        // (see ledger.rs); records sealed this way keep an empty `sig`.
+        "CREATE TABLE ledger_seals (last_seq {INT} PRIMARY KEY, first_seq {INT} NOT NULL,
+            at {INT} NOT NULL, root TEXT NOT NULL, sig TEXT NOT NULL)",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

@@ -1,7 +1,7 @@
 //! The domain API over a [`Backend`]: every query is written once, with bound parameters only.
 
 use crate::db::{Backend, BackendKind, Row, Tx, Value};
-use crate::ledger::{LedgerKey, LedgerRecord, GENESIS};
+use crate::ledger::{LedgerKey, LedgerRecord, Seal, GENESIS};
 use crate::model::*;
 use crate::StoreError;
 use minetrace_core::{Finding, FindingKind, Timestamp};
@@ -26,10 +26,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Head of the chain inside a transaction: appends advance it.
+/// Head of the chain inside a transaction: appends advance it; [`Store::close_chain`] seals what
+/// was appended.
 struct Chain {
     seq: i64,
     hash: String,
+    /// Hashes of the records this transaction appended, in order.
+    appended: Vec<[u8; 32]>,
 }
 
 fn head(tx: &mut dyn Tx) -> Result<Chain, StoreError> {
@@ -41,10 +44,12 @@ fn head(tx: &mut dyn Tx) -> Result<Chain, StoreError> {
         Some(r) => Ok(Chain {
             seq: r.int(0)?,
             hash: r.text(1)?,
+            appended: Vec::new(),
         }),
         None => Ok(Chain {
             seq: 0,
             hash: GENESIS.to_string(),
+            appended: Vec::new(),
         }),
     }
 }
@@ -247,6 +252,51 @@ impl Store {
         out.ok_or(StoreError::Poisoned)
     }
 
+    /// Locks the ledger for this transaction and reads its head.
+    fn open_chain(&self, tx: &mut dyn Tx) -> Result<Chain, StoreError> {
+        self.backend.lock_ledger(tx)?;
+        head(tx)
+    }
+
+    /// Signs what this transaction appended with one seal (nothing when it appended nothing).
+    fn close_chain(&self, tx: &mut dyn Tx, chain: Chain) -> Result<(), StoreError> {
+        let Some(first) = i64::try_from(chain.appended.len())
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| chain.seq - n + 1)
+        else {
+            return Ok(());
+        };
+        let seal = self
+            .key
+            .sign_seal_hashes(now(), first, &chain.appended)
+            .ok_or(StoreError::Poisoned)?;
+        tx.execute(
+            "INSERT INTO ledger_seals (last_seq, first_seq, at, root, sig) VALUES (?, ?, ?, ?, ?)",
+            &[
+                seal.last.into(),
+                seal.first.into(),
+                seal.at.into(),
+                seal.root.into(),
+                seal.sig.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `f` with the ledger's head locked and seals what it appended, in the same
+    /// transaction.
+    fn with_chain<R>(
+        &self,
+        tx: &mut dyn Tx,
+        f: impl FnOnce(&mut dyn Tx, &mut Chain) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut chain = self.open_chain(tx)?;
+        let out = f(tx, &mut chain)?;
+        self.close_chain(tx, chain)?;
+        Ok(out)
+    }
+
     fn append(
         &self,
         tx: &mut dyn Tx,
@@ -257,7 +307,8 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let rec = self
             .key
-            .seal((chain.seq, &chain.hash), now(), kind, subject, payload);
+            .chain_record((chain.seq, &chain.hash), now(), kind, subject, payload);
+        let leaf = crate::ledger::decode_hash(&rec.hash).ok_or(StoreError::Poisoned)?;
         tx.execute(
             "INSERT INTO ledger (seq, at, kind, subject, payload, prev, hash, sig) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -274,6 +325,7 @@ impl Store {
         )?;
         chain.seq = rec.seq;
         chain.hash = rec.hash;
+        chain.appended.push(leaf);
         Ok(rec.seq)
     }
 
@@ -285,11 +337,7 @@ impl Store {
         payload: &serde_json::Value,
     ) -> Result<i64, StoreError> {
         let text = payload.to_string();
-        self.tx(|tx| {
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
-            self.append(tx, &mut chain, kind, subject, text)
-        })
+        self.tx(|tx| self.with_chain(tx, |tx, chain| self.append(tx, chain, kind, subject, text)))
     }
 
     // ---- sources and tokens ----
@@ -311,10 +359,10 @@ impl Store {
                 &[name.into(), role.as_str().into(), hashed.into(), at.into()],
             )?;
             let s = source_from(rows.first().ok_or(StoreError::Poisoned)?)?;
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
             let payload = serde_json::json!({"name": name, "role": role.as_str()}).to_string();
-            self.append(tx, &mut chain, "source-enrolled", &format!("source:{name}"), payload)?;
+            self.with_chain(tx, |tx, chain| {
+                self.append(tx, chain, "source-enrolled", &format!("source:{name}"), payload)
+            })?;
             Ok(s)
         })?;
         Ok((source, token))
@@ -340,16 +388,16 @@ impl Store {
                 &[now().into(), name.into()],
             )?;
             if n > 0 {
-                self.backend.lock_ledger(tx)?;
-                let mut chain = head(tx)?;
                 let payload = serde_json::json!({"name": name}).to_string();
-                self.append(
-                    tx,
-                    &mut chain,
-                    "source-revoked",
-                    &format!("source:{name}"),
-                    payload,
-                )?;
+                self.with_chain(tx, |tx, chain| {
+                    self.append(
+                        tx,
+                        chain,
+                        "source-revoked",
+                        &format!("source:{name}"),
+                        payload,
+                    )
+                })?;
             }
             Ok(n > 0)
         })
@@ -380,8 +428,7 @@ impl Store {
     ) -> Result<IngestOutcome, StoreError> {
         let received = now();
         self.tx(|tx| {
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
+            let mut chain = self.open_chain(tx)?;
             let mut out = IngestOutcome::default();
             for f in findings {
                 let payload = serde_json::to_string(f).map_err(|e| StoreError::Corrupt {
@@ -437,6 +484,7 @@ impl Store {
                 "UPDATE sources SET last_seen = ? WHERE id = ?",
                 &[received.into(), source.id.into()],
             )?;
+            self.close_chain(tx, chain)?;
             Ok(out)
         })
     }
@@ -521,14 +569,14 @@ impl Store {
             if let Some(r) = existing.first() {
                 return Ok((attachment_from(r)?, false));
             }
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
             let payload = serde_json::json!({
                 "sha256": sha, "size": data.len(), "name": name, "media_type": media_type,
                 "finding": finding_id,
             })
             .to_string();
-            let seq = self.append(tx, &mut chain, "attachment", &format!("attachment:{sha}"), payload)?;
+            let seq = self.with_chain(tx, |tx, chain| {
+                self.append(tx, chain, "attachment", &format!("attachment:{sha}"), payload)
+            })?;
             tx.execute(
                 "INSERT INTO attachments (sha256, size, name, media_type, finding_id, data, ledger_seq, received_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -947,25 +995,16 @@ impl Store {
         detail: &serde_json::Value,
     ) -> Result<CaseEvent, StoreError> {
         self.tx(|tx| {
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
-            self.save_case_tx(
-                tx,
-                &mut chain,
-                case,
-                link_findings,
-                actor,
-                event_kind,
-                detail,
-            )
+            self.with_chain(tx, |tx, chain| {
+                self.save_case_tx(tx, chain, case, link_findings, actor, event_kind, detail)
+            })
         })
     }
 
     /// Saves several case changes in one transaction (the correlator's batch).
     pub fn save_cases(&self, changes: &mut [CaseChange]) -> Result<Vec<CaseEvent>, StoreError> {
         self.tx(|tx| {
-            self.backend.lock_ledger(tx)?;
-            let mut chain = head(tx)?;
+            let mut chain = self.open_chain(tx)?;
             let mut out = Vec::with_capacity(changes.len());
             for c in changes.iter_mut() {
                 out.push(self.save_case_tx(
@@ -978,6 +1017,7 @@ impl Store {
                     &c.detail,
                 )?);
             }
+            self.close_chain(tx, chain)?;
             Ok(out)
         })
     }
@@ -1209,34 +1249,94 @@ impl Store {
         })
     }
 
-    /// Checks the whole chain: every hash, signature and link. Returns the number of records.
+    /// Like [`Store::ledger_records`], each sealed record with its seal and Merkle path.
+    pub fn ledger_records_with_proofs(
+        &self,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<LedgerRecord>, StoreError> {
+        let mut records = self.ledger_records(from, limit)?;
+        self.rtx(|tx| attach_seal_proofs(tx, &mut records))?;
+        Ok(records)
+    }
+
+    /// Checks the whole chain: every hash and link, and every record's signature (its own, or
+    /// its seal's over the Merkle root of the seal's records). Returns the number of records.
     pub fn verify_ledger(&self) -> Result<i64, StoreError> {
         let key = self.key.verifying_key();
         let mut prev = GENESIS.to_string();
         let mut expect = 1;
+        // The seal being checked and the hashes of its records read so far.
+        let mut open: Option<(Seal, Vec<[u8; 32]>)> = None;
+        let fault = |seq: i64, message: &str| StoreError::Ledger {
+            seq,
+            message: message.to_string(),
+        };
         loop {
             let batch = self.ledger_records(expect, 5000)?;
             if batch.is_empty() {
+                if let Some((seal, _)) = open {
+                    return Err(fault(
+                        seal.last,
+                        "missing: its seal lists it but the ledger ends before it",
+                    ));
+                }
                 return Ok(expect - 1);
             }
             for r in batch {
                 if r.seq != expect || r.prev != prev {
-                    return Err(StoreError::Ledger {
-                        seq: expect,
-                        message: "chain broken: record missing or out of order".into(),
-                    });
+                    return Err(fault(
+                        expect,
+                        "chain broken: record missing or out of order",
+                    ));
                 }
-                r.check(&key).map_err(|e| StoreError::Ledger {
-                    seq: r.seq,
-                    message: format!("{e:?} does not verify"),
-                })?;
+                if !r.sig.is_empty() {
+                    if open.is_some() {
+                        return Err(fault(r.seq, "signed on its own inside a seal's range"));
+                    }
+                    r.check(&key).map_err(|e| StoreError::Ledger {
+                        seq: r.seq,
+                        message: format!("{e:?} does not verify"),
+                    })?;
+                } else {
+                    let h = crate::ledger::record_hash(
+                        r.seq, r.at, &r.kind, &r.subject, &r.payload, &r.prev,
+                    );
+                    if hex::encode(h) != r.hash || r.prev.len() != 64 {
+                        return Err(fault(r.seq, "Hash does not verify"));
+                    }
+                    if open.is_none() {
+                        let seal = self
+                            .rtx(|tx| seal_covering(tx, r.seq))?
+                            .filter(|s| s.first == r.seq)
+                            .ok_or_else(|| fault(r.seq, "not signed: no seal starts here"))?;
+                        if !seal.check(&key) {
+                            return Err(fault(r.seq, "its seal's signature does not verify"));
+                        }
+                        open = Some((seal, Vec::new()));
+                    }
+                    if let Some((seal, hashes)) = open.as_mut() {
+                        hashes.push(h);
+                        if r.seq == seal.last {
+                            let root = crate::ledger::merkle_root(hashes).map(hex::encode);
+                            if root.as_deref() != Some(seal.root.as_str()) {
+                                return Err(fault(
+                                    seal.first,
+                                    "the records of its seal do not match the seal's root",
+                                ));
+                            }
+                            open = None;
+                        }
+                    }
+                }
                 prev = r.hash;
                 expect += 1;
             }
         }
     }
 
-    /// The ledger records about a case: its findings, their attachments, and its own changes.
+    /// The ledger records about a case: its findings, their attachments, and its own changes,
+    /// each with the proof of its signature.
     pub fn case_records(&self, case_id: i64) -> Result<Vec<LedgerRecord>, StoreError> {
         self.rtx(|tx| {
             tx.query(
@@ -1248,7 +1348,11 @@ impl Store {
             )?
             .iter()
             .map(record_from)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|mut records| {
+                attach_seal_proofs(tx, &mut records)?;
+                Ok(records)
+            })
         })
     }
 
@@ -1318,7 +1422,81 @@ fn record_from(r: &Row) -> Result<LedgerRecord, StoreError> {
         prev: r.text(5)?,
         hash: r.text(6)?,
         sig: r.text(7)?,
+        seal: None,
     })
+}
+
+/// The seal whose range holds `seq`, if any.
+fn seal_covering(tx: &mut dyn Tx, seq: i64) -> Result<Option<Seal>, StoreError> {
+    let rows = tx.query(
+        "SELECT first_seq, last_seq, at, root, sig FROM ledger_seals WHERE last_seq >= ? \
+         ORDER BY last_seq LIMIT 1",
+        &[seq.into()],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let seal = Seal {
+        first: r.int(0)?,
+        last: r.int(1)?,
+        at: r.int(2)?,
+        root: r.text(3)?,
+        sig: r.text(4)?,
+    };
+    Ok((seal.first <= seq).then_some(seal))
+}
+
+/// The hashes of records `first..=last`, in order (None when one is missing or unreadable).
+fn hashes_between(
+    tx: &mut dyn Tx,
+    first: i64,
+    last: i64,
+) -> Result<Option<Vec<[u8; 32]>>, StoreError> {
+    let rows = tx.query(
+        "SELECT seq, hash FROM ledger WHERE seq >= ? AND seq <= ? ORDER BY seq",
+        &[first.into(), last.into()],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        match crate::ledger::decode_hash(&r.text(1)?) {
+            Some(h) if r.int(0)? == first + i as i64 => out.push(h),
+            _ => return Ok(None),
+        }
+    }
+    Ok((out.len() as i64 == last - first + 1).then_some(out))
+}
+
+/// Gives every sealed record (empty `sig`) its seal and Merkle path, so it verifies on its own.
+/// `records` are in seq order; each seal's tree is built once.
+fn attach_seal_proofs(tx: &mut dyn Tx, records: &mut [LedgerRecord]) -> Result<(), StoreError> {
+    let mut i = 0;
+    while i < records.len() {
+        if !records[i].sig.is_empty() || records[i].seal.is_some() {
+            i += 1;
+            continue;
+        }
+        let Some(seal) = seal_covering(tx, records[i].seq)? else {
+            i += 1; // unsealed: it will not verify, which is what a reader must see
+            continue;
+        };
+        let end = records[i..]
+            .iter()
+            .position(|r| r.seq > seal.last)
+            .map_or(records.len(), |n| i + n);
+        if let Some(hashes) = hashes_between(tx, seal.first, seal.last)? {
+            let seqs: Vec<i64> = records[i..end].iter().map(|r| r.seq).collect();
+            for (r, proof) in records[i..end]
+                .iter_mut()
+                .zip(seal.proofs_for(&hashes, &seqs))
+            {
+                if r.sig.is_empty() {
+                    r.seal = proof;
+                }
+            }
+        }
+        i = end.max(i + 1);
+    }
+    Ok(())
 }
 
 fn attachment_from(r: &Row) -> Result<Attachment, StoreError> {

@@ -276,3 +276,162 @@ fn registry_lookups_nat_and_leases() {
         );
     }
 }
+
+/// Opens the SQLite file under the store's back to change what the server wrote.
+fn raw_sqlite(dir: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("minetrace.sqlite3")).unwrap()
+}
+
+#[test]
+fn one_seal_signs_each_batch_and_tampering_with_it_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    let (src, _) = store.create_source("sensor-s", Role::Sensor).unwrap();
+    let batch: Vec<Finding> = (0..40).map(|i| finding(i, "10.7.7.7")).collect();
+    store.ingest_findings(&src, &batch).unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), 41);
+    let db = raw_sqlite(dir.path());
+    let seals: Vec<(i64, i64)> = db
+        .prepare("SELECT first_seq, last_seq FROM ledger_seals ORDER BY last_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        seals,
+        vec![(1, 1), (2, 41)],
+        "one seal per transaction: enrolment, then the batch"
+    );
+    let unsigned: i64 = db
+        .query_row("SELECT COUNT(*) FROM ledger WHERE sig = ''", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(unsigned, 41, "records carry no signature of their own");
+    // Every record read with its proof verifies on its own.
+    let records = store.ledger_records_with_proofs(1, 100).unwrap();
+    let key = store.key().verifying_key();
+    assert!(records.iter().all(|r| r.check(&key).is_ok()));
+    assert!(records[20].seal.as_ref().unwrap().path.len() >= 5);
+
+    // A changed seal signature.
+    let sig: String = db
+        .query_row(
+            "SELECT sig FROM ledger_seals WHERE last_seq = 41",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { "1" } else { "0" },
+        &sig[1..]
+    );
+    db.execute(
+        "UPDATE ledger_seals SET sig = ?1 WHERE last_seq = 41",
+        [&flipped],
+    )
+    .unwrap();
+    let err = store.verify_ledger().unwrap_err().to_string();
+    assert!(err.contains("record 2") && err.contains("seal"), "{err}");
+    db.execute(
+        "UPDATE ledger_seals SET sig = ?1 WHERE last_seq = 41",
+        [&sig],
+    )
+    .unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), 41);
+
+    // A record's payload changed (its hash no longer matches).
+    db.execute(
+        "UPDATE ledger SET payload = payload || ' ' WHERE seq = 17",
+        [],
+    )
+    .unwrap();
+    let err = store.verify_ledger().unwrap_err().to_string();
+    assert!(err.contains("record 17"), "{err}");
+    db.execute(
+        "UPDATE ledger SET payload = rtrim(payload, ' ') WHERE seq = 17",
+        [],
+    )
+    .unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), 41);
+
+    // A record re-hashed consistently but outside its seal's root: the root no longer matches.
+    let r17 = &records[16];
+    let forged = minetrace_store::ledger::record_hash(
+        r17.seq,
+        r17.at + 1,
+        &r17.kind,
+        &r17.subject,
+        &r17.payload,
+        &r17.prev,
+    );
+    db.execute(
+        "UPDATE ledger SET at = at + 1, hash = ?1 WHERE seq = 17",
+        [hex::encode(forged)],
+    )
+    .unwrap();
+    let err = store.verify_ledger().unwrap_err().to_string();
+    assert!(err.contains("record"), "{err}");
+    db.execute(
+        "UPDATE ledger SET at = at - 1, hash = ?1 WHERE seq = 17",
+        [&r17.hash],
+    )
+    .unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), 41);
+
+    // A seal removed leaves its records unsigned.
+    db.execute("DELETE FROM ledger_seals WHERE last_seq = 41", [])
+        .unwrap();
+    let err = store.verify_ledger().unwrap_err().to_string();
+    assert!(
+        err.contains("record 2") && err.contains("not signed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn records_signed_one_by_one_before_seals_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), None).unwrap();
+    // Two records as an older server wrote them: each with its own signature, no seal.
+    let db = raw_sqlite(dir.path());
+    let a = store.key().seal_single(
+        (0, minetrace_store::ledger::GENESIS),
+        1,
+        "source-enrolled",
+        "source:old",
+        "{}".into(),
+    );
+    let b = store
+        .key()
+        .seal_single((a.seq, &a.hash), 2, "finding", "finding:x", "{}".into());
+    for r in [&a, &b] {
+        db.execute(
+            "INSERT INTO ledger (seq, at, kind, subject, payload, prev, hash, sig) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![r.seq, r.at, r.kind, r.subject, r.payload, r.prev, r.hash, r.sig],
+        )
+        .unwrap();
+    }
+    // New appends are sealed and chain on.
+    let (src, _) = store.create_source("sensor-new", Role::Sensor).unwrap();
+    store
+        .ingest_findings(&src, &[finding(1, "10.0.0.1"), finding(2, "10.0.0.2")])
+        .unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), 5);
+    let records = store.ledger_records_with_proofs(1, 10).unwrap();
+    let key = store.key().verifying_key();
+    assert!(records.iter().all(|r| r.check(&key).is_ok()));
+    assert!(records[0].seal.is_none() && !records[0].sig.is_empty());
+    assert!(records[4].seal.is_some() && records[4].sig.is_empty());
+    // An old record whose signature is changed is found.
+    db.execute(
+        "UPDATE ledger SET sig = ?1 WHERE seq = 2",
+        [hex::encode([0u8; 64])],
+    )
+    .unwrap();
+    let err = store.verify_ledger().unwrap_err().to_string();
+    assert!(err.contains("record 2"), "{err}");
+}
