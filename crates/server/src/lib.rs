@@ -300,15 +300,50 @@ pub fn correlate_pending(state: &AppState) -> Result<usize, service::ServiceErro
     }
 }
 
+/// Re-attributes open cases when the registry (ranges, hosts, projects, NAT, DHCP) changed since
+/// `seen`; returns the registry version now. Runs once at start (`seen` = None).
+pub fn reattribute_if_registry_changed(
+    state: &AppState,
+    seen: Option<i64>,
+) -> Result<i64, service::ServiceError> {
+    let version = state.store.registry_version()?;
+    if seen == Some(version) {
+        return Ok(version);
+    }
+    let c = Correlator::new(&state.store, &state.rules, &state.estimate)?;
+    let touched = c.reattribute(service::correlate::REATTRIBUTE_CASES)?;
+    if !touched.is_empty() {
+        tracing::info!(
+            registry_version = version,
+            cases = touched.len(),
+            "re-attributed open cases after a registry change"
+        );
+    }
+    if let Some(alerter) = &state.alerter {
+        for id in touched {
+            if let Some(case) = state.store.case(id)? {
+                alerter.case_changed(&case);
+            }
+        }
+    }
+    Ok(version)
+}
+
 /// The correlation worker: wakes on queued ids (or every second) and drains the store's backlog,
-/// which also picks up what was acknowledged before a crash.
+/// which also picks up what was acknowledged before a crash; then re-attributes open cases when
+/// registry, NAT or DHCP data arrived (it may come after the findings it explains).
 pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("correlator".into())
         .spawn(move || {
+            let mut registry_seen = None;
             while !stop.load(Ordering::Relaxed) {
                 let _woken = state.queue.take(usize::MAX, Duration::from_millis(500));
-                if let Err(e) = correlate_pending(&state) {
+                let result = correlate_pending(&state).and_then(|_| {
+                    registry_seen = Some(reattribute_if_registry_changed(&state, registry_seen)?);
+                    Ok(())
+                });
+                if let Err(e) = result {
                     metrics::Metrics::add(&state.metrics.correlation_errors, 1);
                     tracing::error!(error = %e, "correlation failed");
                     std::thread::sleep(Duration::from_secs(1));

@@ -315,3 +315,154 @@ fn spool_keeps_findings_through_an_outage_without_duplicates() {
     assert_eq!(server.state.store.count_findings().unwrap(), 2500);
     assert_eq!(spool.drain(&up).unwrap().sent, 0);
 }
+
+/// Registry, NAT and DHCP data that arrive after the findings: open cases are attributed again.
+#[test]
+fn late_registry_nat_and_dhcp_data_attribute_open_cases() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let (_, admin) = store.create_source("regulator", Role::Admin).unwrap();
+        let (_, sensor) = store.create_source("isp-sensor", Role::Sensor).unwrap();
+        let (_, agent) = store.create_source("agent-gpu-01", Role::Agent).unwrap();
+
+        // Findings first, with nothing registered: the agent's case, and three public addresses.
+        minetrace_client::Client::new(&url, &agent)
+            .unwrap()
+            .submit(&[host_finding("gpu-01", T0 + 30_000_000)])
+            .unwrap();
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[
+                // Two NATed machines behind one public address.
+                network_finding("203.0.113.5:40001", T0),
+                network_finding("203.0.113.5:40002", T0 + 1_000_000),
+                // One machine behind another address, nobody's case yet.
+                network_finding("203.0.113.9:40010", T0 + 2_000_000),
+                // A public address of a unit whose NAT logs never come.
+                network_finding("198.51.100.7:40020", T0 + 3_000_000),
+            ],
+        )
+        .unwrap();
+        s.settle();
+        let key = |k: &str| store.case_by_key(k).unwrap().unwrap();
+        let agent_case = key("host:gpu-01");
+        let shared = key("ip:203.0.113.5");
+        let single = key("ip:203.0.113.9");
+        let unit_only = key("ip:198.51.100.7");
+        assert_eq!(shared.network_findings, 2, "{n}");
+        assert!(
+            shared.host_name.is_none() && shared.unit_id.is_none(),
+            "{n}"
+        );
+        assert!(agent_case.unit_id.is_none(), "{n}");
+
+        // Then the registry, the NAT log and the DHCP leases.
+        post(
+            &url,
+            "/api/v1/registry/units/csv",
+            &admin,
+            "name,region,unit_type,contact\nNorth College,North,university,\nWest Works,West,state-owned,\n",
+            "text/csv",
+        );
+        post(&url, "/api/v1/registry/ranges/csv", &admin, "cidr,unit,note\n203.0.113.0/24,North College,NAT pool\n192.168.10.0/24,North College,lab LAN\n198.51.100.0/24,West Works,\n", "text/csv");
+        post(&url, "/api/v1/registry/hosts/csv", &admin,
+            "name,unit,owner,owner_contact,admin,admin_contact,ips,macs\ngpu-01,North College,,,li.wei,,,aa:bb:cc:00:00:01\ngpu-02,North College,,,,,,aa:bb:cc:00:00:02\ngpu-03,North College,,,,,,aa:bb:cc:00:00:03\n",
+            "text/csv");
+        let t0s = T0 / 1_000_000;
+        let conntrack: String = [("192.168.10.20", 51000, 40001), ("192.168.10.21", 51001, 40002), ("192.168.10.23", 51003, 40010)]
+            .iter()
+            .map(|(ip, sport, public)| {
+                let outside = if *public == 40010 { "203.0.113.9" } else { "203.0.113.5" };
+                format!("[{}.000000]     [NEW] tcp      6 120 SYN_SENT src={ip} dst=192.0.2.10 sport={sport} dport=3333 [UNREPLIED] src=192.0.2.10 dst={outside} sport=3333 dport={public}\n", t0s - 5)
+            })
+            .collect();
+        assert_eq!(
+            post(
+                &url,
+                "/api/v1/registry/nat?format=conntrack",
+                &admin,
+                &conntrack,
+                "text/plain"
+            )["imported"],
+            3,
+            "{n}"
+        );
+        let leases: String = ["20", "21", "23"]
+            .iter()
+            .zip(["01", "02", "03"])
+            .map(|(ip, mac)| format!("lease 192.168.10.{ip} {{\n  starts 3 2024/01/10 08:00:00;\n  ends 3 2024/01/10 20:00:00;\n  hardware ethernet aa:bb:cc:00:00:{mac};\n}}\n"))
+            .collect();
+        post(
+            &url,
+            "/api/v1/registry/dhcp?format=isc",
+            &admin,
+            &leases,
+            "text/plain",
+        );
+
+        // The correlator notices the registry change and re-attributes.
+        let mut waited = 0;
+        while store.case(shared.id).unwrap().unwrap().status != "closed" {
+            assert!(waited < 150, "{n}: shared case never re-attributed");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            waited += 1;
+        }
+        s.settle();
+        // The shared address split: gpu-01's finding joined the agent's case, gpu-02 got its own.
+        let old = store.case(shared.id).unwrap().unwrap();
+        assert_eq!(
+            (old.findings_count, old.status.as_str()),
+            (0, "closed"),
+            "{n}"
+        );
+        let events = store.case_events(shared.id).unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.kind, "findings-reattributed", "{n}");
+        let detail = last.detail.to_string();
+        assert!(
+            detail.contains("host:gpu-01") && detail.contains("host:gpu-02"),
+            "{n}: {}",
+            last.detail
+        );
+        let gpu01 = store.case(agent_case.id).unwrap().unwrap();
+        assert_eq!(gpu01.network_findings, 1, "{n}");
+        assert_eq!(gpu01.host_findings, 1, "{n}");
+        assert_eq!(gpu01.unit_name.as_deref(), Some("North College"), "{n}");
+        assert_eq!(gpu01.client_ip.as_deref(), Some("192.168.10.20"), "{n}");
+        assert_eq!(gpu01.public_ip.as_deref(), Some("203.0.113.5"), "{n}");
+        let gpu02 = key("host:gpu-02");
+        assert_eq!(gpu02.network_findings, 1, "{n}");
+        assert_eq!(gpu02.mac.as_deref(), Some("aa:bb:cc:00:00:02"), "{n}");
+        // One machine behind its own address: same case, now named.
+        let named = store.case(single.id).unwrap().unwrap();
+        assert_eq!(named.activity_key, "host:gpu-03", "{n}");
+        assert_eq!(named.host_name.as_deref(), Some("gpu-03"), "{n}");
+        assert_eq!(
+            store.case_events(single.id).unwrap().last().unwrap().kind,
+            "attribution-updated",
+            "{n}"
+        );
+        // No NAT log: the unit is known from the range, the case stays where it was.
+        let unit = store.case(unit_only.id).unwrap().unwrap();
+        assert_eq!(unit.unit_name.as_deref(), Some("West Works"), "{n}");
+        assert_eq!(unit.activity_key, "ip:198.51.100.7", "{n}");
+        assert!(unit.host_name.is_none(), "{n}");
+        // A later finding of gpu-03 joins the re-attributed case.
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[network_finding("203.0.113.9:40010", T0 + 20_000_000)],
+        )
+        .unwrap();
+        s.settle();
+        assert_eq!(
+            store.case(single.id).unwrap().unwrap().network_findings,
+            2,
+            "{n}"
+        );
+        assert!(store.verify_ledger().is_ok(), "{n}");
+    }
+}

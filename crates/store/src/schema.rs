@@ -103,6 +103,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE TABLE ledger_seals (last_seq {INT} PRIMARY KEY, first_seq {INT} NOT NULL,
             at {INT} NOT NULL, root TEXT NOT NULL, sig TEXT NOT NULL)",
     ],
+), (
+    6,
+    &[
+        // Named counters; `registry` moves on every change to ranges, hosts, projects, NAT and
+        // DHCP data, so a correlator (in any replica) knows to re-attribute open cases.
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value {INT} NOT NULL)",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

@@ -54,6 +54,16 @@ fn head(tx: &mut dyn Tx) -> Result<Chain, StoreError> {
     }
 }
 
+/// Moves the registry counter on (inside the transaction that changed the registry).
+fn registry_changed(tx: &mut dyn Tx) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES ('registry', 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+        &[],
+    )?;
+    Ok(())
+}
+
 fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -708,7 +718,15 @@ impl Store {
                  ON CONFLICT (cidr) DO UPDATE SET unit_id = excluded.unit_id, note = excluded.note",
                 &[cidr.into(), id.into(), note.map(str::to_string).into()],
             )?;
-            Ok(())
+            registry_changed(tx)
+        })
+    }
+
+    /// How many times the registry (ranges, hosts, projects, NAT and DHCP data) has changed.
+    pub fn registry_version(&self) -> Result<i64, StoreError> {
+        self.rtx(|tx| {
+            let rows = tx.query("SELECT value FROM counters WHERE name = 'registry'", &[])?;
+            rows.first().map_or(Ok(0), |r| r.int(0))
         })
     }
 
@@ -739,7 +757,11 @@ impl Store {
     /// addresses.
     pub fn upsert_host(&self, host: &Host) -> Result<i64, StoreError> {
         crate::check_name("host name", &host.name)?;
-        self.tx(|tx| upsert_host_tx(tx, host, true))
+        self.tx(|tx| {
+            let id = upsert_host_tx(tx, host, true)?;
+            registry_changed(tx)?;
+            Ok(id)
+        })
     }
 
     pub fn list_hosts(&self) -> Result<Vec<Host>, StoreError> {
@@ -796,6 +818,7 @@ impl Store {
                     p.approver.clone().into(),
                 ],
             )?;
+            registry_changed(tx)?;
             rows.first().ok_or(StoreError::Poisoned)?.int(0)
         })
     }
@@ -846,6 +869,9 @@ impl Store {
                         m.origin.clone().into(),
                     ],
                 )? as usize;
+            }
+            if n > 0 {
+                registry_changed(tx)?;
             }
             Ok(n)
         })
@@ -907,6 +933,9 @@ impl Store {
                     ],
                 )? as usize;
             }
+            if n > 0 {
+                registry_changed(tx)?;
+            }
             Ok(n)
         })
     }
@@ -960,6 +989,23 @@ impl Store {
                 &[id.into()],
             )?;
             rows.first().map(case_from).transpose()
+        })
+    }
+
+    /// Open cases that do not yet name a host or a unit (what new registry, NAT or DHCP data may
+    /// attribute), oldest first.
+    pub fn cases_lacking_attribution(&self, limit: i64) -> Result<Vec<Case>, StoreError> {
+        self.rtx(|tx| {
+            tx.query(
+                &format!(
+                    "SELECT {CASE_COLS} FROM cases WHERE status <> 'closed' \
+                     AND (host_name IS NULL OR unit_id IS NULL) ORDER BY id LIMIT ?"
+                ),
+                &[limit.clamp(1, MAX_LIST).into()],
+            )?
+            .iter()
+            .map(case_from)
+            .collect()
         })
     }
 

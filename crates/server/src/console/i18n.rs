@@ -204,7 +204,36 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("role.unit_admin", "单位管理员", "Unit administrator"),
     ("role.investigator", "调查人员", "Investigator"),
     ("role.auditor", "审计人员", "Auditor"),
+    ("event.case-opened", "立案", "Case opened"),
+    ("event.findings-linked", "关联新发现", "Findings linked"),
+    (
+        "event.case-reopened",
+        "复发，重新立案",
+        "Reopened (recurrence)",
+    ),
+    ("event.case-updated", "案件更新", "Case updated"),
+    (
+        "event.attribution-updated",
+        "归属已更新（补充的登记、NAT 或 DHCP 数据）",
+        "Attribution updated (late registry, NAT or DHCP data)",
+    ),
+    (
+        "event.findings-reattributed",
+        "发现已转入其他案件（补充的登记、NAT 或 DHCP 数据）",
+        "Findings moved to other cases (late registry, NAT or DHCP data)",
+    ),
 ];
+
+/// A timeline event's name in `lang`; the stored kind itself when the table does not know it.
+pub fn event_label(lang: Lang, kind: &str) -> String {
+    let key = format!("event.{kind}");
+    let word = t(lang, &key);
+    if word == key {
+        kind.to_string()
+    } else {
+        word
+    }
+}
 
 /// The word for `key` in `lang`; the key itself when it is not in the table (visible in tests).
 pub fn t(lang: Lang, key: &str) -> String {
@@ -235,6 +264,8 @@ mod tests {
             .all(|(_, zh, en)| !zh.is_empty() && !en.is_empty()));
         assert_eq!(t(Lang::Zh, "class.active"), "主动挖矿");
         assert_eq!(t(Lang::En, "band.serious"), "Serious");
+        assert_eq!(event_label(Lang::Zh, "case-opened"), "立案");
+        assert_eq!(event_label(Lang::En, "something-new"), "something-new");
     }
 
     #[test]

@@ -363,7 +363,7 @@ pub fn case_page(
     timeline.extend(events.iter().map(|e| {
         (
             e.at,
-            format!("{} ({})", e.kind, e.actor),
+            format!("{} ({})", super::i18n::event_label(lang, &e.kind), e.actor),
             e.detail.to_string().chars().take(300).collect(),
         )
     }));

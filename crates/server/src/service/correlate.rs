@@ -16,6 +16,10 @@ use std::net::IpAddr;
 pub const CLOCK_SLACK_US: i64 = 120 * 1_000_000;
 /// An agent not heard from for this long before the network evidence counts as silent.
 pub const AGENT_SILENT_US: i64 = 15 * 60 * 1_000_000;
+/// Findings of a case read when re-attributing it (a larger case keeps the rest where it is).
+pub const REATTRIBUTE_SAMPLE: i64 = 1_000;
+/// Open cases re-attributed per registry change.
+pub const REATTRIBUTE_CASES: i64 = 2_000;
 /// Service processes whose children should not be miners.
 const SERVICES: &[&str] = &[
     "nginx",
@@ -339,6 +343,155 @@ impl<'a> Correlator<'a> {
             actor: "correlator".into(),
             event_kind: event.into(),
             detail,
+        })
+    }
+
+    /// Re-attributes open cases that name no host or no unit, with the registry, NAT and DHCP
+    /// data as it is now (it may have arrived after the findings). Each network finding of such a
+    /// case is attributed again:
+    /// - when they all lead to one better-attributed activity that no other open case holds, the
+    ///   case keeps its id and timeline, takes the host/unit and the new activity key
+    ///   (`attribution-updated`);
+    /// - otherwise the findings that now lead to a host (or a private address) move to that
+    ///   activity's case, opened when needed (a public address shared by several NATed machines
+    ///   splits into one case per machine), and the old case records what moved and is closed
+    ///   when nothing is left in it.
+    ///
+    /// Returns the case ids touched.
+    pub fn reattribute(&self, max_cases: i64) -> Result<Vec<i64>, ServiceError> {
+        let mut touched = Vec::new();
+        for listed in self.store.cases_lacking_attribution(max_cases)? {
+            // Re-read: an earlier move in this run may have changed or closed it.
+            let Some(case) = self.store.case(listed.id)? else {
+                continue;
+            };
+            if case.status == "closed" || (case.host_name.is_some() && case.unit_id.is_some()) {
+                continue;
+            }
+            let findings = self.store.case_findings(case.id, REATTRIBUTE_SAMPLE)?;
+            let mut stay_unit: Option<Attribution> = None;
+            let mut moving: BTreeMap<String, (Attribution, Vec<&StoredFinding>)> = BTreeMap::new();
+            for sf in findings
+                .iter()
+                .filter(|sf| sf.finding.kind == FindingKind::Network)
+            {
+                let Some(a) = self.attribute(sf)? else {
+                    continue;
+                };
+                let better = (a.host.is_some() && case.host_name.is_none())
+                    || (a.client_ip.is_some() && case.client_ip.is_none());
+                if a.key != case.activity_key && better {
+                    let e = moving
+                        .entry(a.key.clone())
+                        .or_insert_with(|| (a.clone(), Vec::new()));
+                    e.1.push(sf);
+                } else if case.unit_id.is_none() && a.unit.is_some() && stay_unit.is_none() {
+                    stay_unit = Some(a);
+                }
+            }
+            let moved: usize = moving.values().map(|(_, v)| v.len()).sum();
+            let network_total = findings
+                .iter()
+                .filter(|sf| sf.finding.kind == FindingKind::Network)
+                .count();
+            let everything_moves = moving.len() == 1
+                && moved == network_total
+                && case.host_findings == 0
+                && moving
+                    .keys()
+                    .next()
+                    .map(|k| self.store.case_by_key(k))
+                    .transpose()?
+                    .flatten()
+                    .is_none_or(|c| c.status == "closed");
+            let mut changes = Vec::new();
+            if everything_moves {
+                if let Some((_, (attr, fs))) = moving.into_iter().next() {
+                    changes.push(self.update_in_place(case, &attr, &fs)?);
+                }
+            } else if !moving.is_empty() {
+                let mut source = case.clone();
+                let mut moved_to = serde_json::Map::new();
+                for (key, (attr, fs)) in &moving {
+                    moved_to.insert(key.clone(), fs.len().into());
+                    changes.push(self.apply(key, attr, fs)?);
+                }
+                source.findings_count = (source.findings_count - moved as i64).max(0);
+                source.network_findings = (source.network_findings - moved as i64).max(0);
+                let emptied = source.findings_count == 0;
+                if emptied {
+                    source.status = "closed".into();
+                    source.closed_at = Some(minetrace_core::Timestamp::now().0);
+                    // Never found by its key again: the activity lives on where it moved.
+                    source.activity_key = format!("moved:{}:{}", case.id, case.activity_key);
+                }
+                changes.push(CaseChange {
+                    case: source,
+                    link_findings: Vec::new(),
+                    actor: "correlator".into(),
+                    event_kind: "findings-reattributed".into(),
+                    detail: serde_json::json!({
+                        "moved_to": moved_to,
+                        "closed": emptied,
+                        "why": "registry, NAT or DHCP data that arrived after the findings attributes them",
+                    }),
+                });
+            } else if let Some(attr) = stay_unit {
+                let network: Vec<&StoredFinding> = Vec::new();
+                changes.push(self.update_in_place(case, &attr, &network)?);
+            }
+            if changes.is_empty() {
+                continue;
+            }
+            // One transaction per case, so the next case reads what this one changed.
+            let events = self.store.save_cases(&mut changes)?;
+            touched.extend(events.iter().map(|e| e.case_id));
+        }
+        Ok(touched)
+    }
+
+    /// The case keeps its id and timeline and takes what the new attribution adds.
+    fn update_in_place(
+        &self,
+        case: Case,
+        attr: &Attribution,
+        findings: &[&StoredFinding],
+    ) -> Result<CaseChange, ServiceError> {
+        let mut c = case;
+        let previous_key = c.activity_key.clone();
+        if let Some((id, name)) = &attr.unit {
+            if c.unit_id.is_none() {
+                c.unit_id = Some(*id);
+                c.unit_name = Some(name.clone());
+                // A unit under confidential investigation never sees the case.
+                if !c.confidential && self.store.unit_confidential_watch(name)? {
+                    self.store.set_case_confidential(c.id, true, "correlator")?;
+                    c.confidential = true;
+                }
+            }
+        }
+        if let Some(h) = &attr.host {
+            c.host_name = Some(h.name.clone());
+            c.host_id = (h.id != 0).then_some(h.id);
+        }
+        if attr.client_ip.is_some() {
+            c.client_ip.clone_from(&attr.client_ip);
+        }
+        if attr.mac.is_some() {
+            c.mac.clone_from(&attr.mac);
+        }
+        c.activity_key.clone_from(&attr.key);
+        self.classify(&mut c, findings)?;
+        Ok(CaseChange {
+            case: c,
+            link_findings: Vec::new(),
+            actor: "correlator".into(),
+            event_kind: "attribution-updated".into(),
+            detail: serde_json::json!({
+                "attribution": attr.steps,
+                "previous_key": previous_key,
+                "why": "registry, NAT or DHCP data that arrived after the findings attributes them",
+            }),
         })
     }
 
