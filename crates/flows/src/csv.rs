@@ -1,7 +1,10 @@
 //! CSV flow exports: ipfixprobe's typed CSV (with per-packet arrays) and `nfdump -o csv`.
 
 use crate::record::{bounded_name, FlowRecord, Label, PacketRecord, MAX_PACKETS};
-use crate::text::{parse_datetime, parse_proto, parse_tcp_flags, parse_u64};
+use crate::text::{
+    parse_datetime, parse_datetime_bytes, parse_ipfixprobe_time, parse_proto, parse_tcp_flags,
+    parse_u64, parse_u64_bytes, DayCache,
+};
 
 /// Most columns a header may name.
 const MAX_COLUMNS: usize = 256;
@@ -31,182 +34,467 @@ pub fn split_csv<'a>(line: &'a str, out: &mut Vec<std::borrow::Cow<'a, str>>) {
     out.push(field.into());
 }
 
+/// What one ipfixprobe column holds, as far as the flow record is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Ignored,
+    Bytes,
+    BytesRev,
+    Packets,
+    PacketsRev,
+    TimeFirst,
+    TimeLast,
+    SrcIp,
+    DstIp,
+    SrcPort,
+    DstPort,
+    Protocol,
+    TcpFlags,
+    TcpFlagsRev,
+    Label,
+    Sni,
+    PpiDirections,
+    PpiFlags,
+    PpiLengths,
+    PpiTimes,
+}
+
 /// Column positions of an ipfixprobe CSV header such as
 /// `uint64 BYTES,uint64 BYTES_REV,time TIME_FIRST,...,uint16* PPI_PKT_LENGTHS,time* PPI_PKT_TIMES`.
+///
+/// Data lines are parsed in one pass over their bytes: each field is decoded in place by what
+/// its column holds (no string per field), the per-packet arrays go straight into the record's
+/// fixed-size packet list, and the calendar day is computed once per record.
 #[derive(Debug, Clone, Default)]
 pub struct IpfixprobeColumns {
-    bytes: Option<usize>,
-    bytes_rev: Option<usize>,
-    packets: Option<usize>,
-    packets_rev: Option<usize>,
-    time_first: usize,
-    time_last: usize,
-    src_ip: Option<usize>,
-    dst_ip: Option<usize>,
-    src_port: Option<usize>,
-    dst_port: Option<usize>,
-    proto: Option<usize>,
-    flags: Option<usize>,
-    flags_rev: Option<usize>,
-    label: Option<usize>,
-    sni: Option<usize>,
-    ppi_dirs: Option<usize>,
-    ppi_flags: Option<usize>,
-    ppi_lens: Option<usize>,
-    ppi_times: Option<usize>,
-    width: usize,
+    /// What each column holds, by position (as many as the header has columns).
+    columns: Vec<Column>,
+}
+
+/// Entries decoded so far from each per-packet array of one line.
+#[derive(Default)]
+struct PpiCounts {
+    directions: usize,
+    flags: usize,
+    lengths: usize,
+    times: usize,
 }
 
 impl IpfixprobeColumns {
     /// Reads the header; every column is `type NAME`. TIME_FIRST and TIME_LAST are required.
     pub fn from_header(line: &str) -> Result<Self, String> {
-        let mut c = IpfixprobeColumns::default();
-        let mut first = None;
-        let mut last = None;
         let names: Vec<&str> = line.split(',').collect();
         if names.len() > MAX_COLUMNS {
             return Err(format!("header has {} columns", names.len()));
         }
-        for (i, col) in names.iter().enumerate() {
-            let name = col.trim().rsplit(' ').next().unwrap_or("");
-            match name {
-                "BYTES" => c.bytes = Some(i),
-                "BYTES_REV" => c.bytes_rev = Some(i),
-                "PACKETS" => c.packets = Some(i),
-                "PACKETS_REV" => c.packets_rev = Some(i),
-                "TIME_FIRST" => first = Some(i),
-                "TIME_LAST" => last = Some(i),
-                "SRC_IP" => c.src_ip = Some(i),
-                "DST_IP" => c.dst_ip = Some(i),
-                "SRC_PORT" => c.src_port = Some(i),
-                "DST_PORT" => c.dst_port = Some(i),
-                "PROTOCOL" => c.proto = Some(i),
-                "TCP_FLAGS" => c.flags = Some(i),
-                "TCP_FLAGS_REV" => c.flags_rev = Some(i),
-                "LABEL" => c.label = Some(i),
-                "TLS_SNI" | "SNI" => c.sni = Some(i),
-                "PPI_PKT_DIRECTIONS" => c.ppi_dirs = Some(i),
-                "PPI_PKT_FLAGS" => c.ppi_flags = Some(i),
-                "PPI_PKT_LENGTHS" => c.ppi_lens = Some(i),
-                "PPI_PKT_TIMES" => c.ppi_times = Some(i),
-                _ => {}
+        let mut columns: Vec<Column> = names
+            .iter()
+            .map(|col| match col.trim().rsplit(' ').next().unwrap_or("") {
+                "BYTES" => Column::Bytes,
+                "BYTES_REV" => Column::BytesRev,
+                "PACKETS" => Column::Packets,
+                "PACKETS_REV" => Column::PacketsRev,
+                "TIME_FIRST" => Column::TimeFirst,
+                "TIME_LAST" => Column::TimeLast,
+                "SRC_IP" => Column::SrcIp,
+                "DST_IP" => Column::DstIp,
+                "SRC_PORT" => Column::SrcPort,
+                "DST_PORT" => Column::DstPort,
+                "PROTOCOL" => Column::Protocol,
+                "TCP_FLAGS" => Column::TcpFlags,
+                "TCP_FLAGS_REV" => Column::TcpFlagsRev,
+                "LABEL" => Column::Label,
+                "TLS_SNI" | "SNI" => Column::Sni,
+                "PPI_PKT_DIRECTIONS" => Column::PpiDirections,
+                "PPI_PKT_FLAGS" => Column::PpiFlags,
+                "PPI_PKT_LENGTHS" => Column::PpiLengths,
+                "PPI_PKT_TIMES" => Column::PpiTimes,
+                _ => Column::Ignored,
+            })
+            .collect();
+        if !columns.contains(&Column::TimeFirst) {
+            return Err("header has no TIME_FIRST column".into());
+        }
+        if !columns.contains(&Column::TimeLast) {
+            return Err("header has no TIME_LAST column".into());
+        }
+        // Packets need a direction, a length and a time; without all three the arrays say
+        // nothing and are not read (flags are optional).
+        let ppi_complete = [Column::PpiDirections, Column::PpiLengths, Column::PpiTimes]
+            .iter()
+            .all(|c| columns.contains(c));
+        if !ppi_complete {
+            for c in &mut columns {
+                if matches!(
+                    c,
+                    Column::PpiDirections
+                        | Column::PpiFlags
+                        | Column::PpiLengths
+                        | Column::PpiTimes
+                ) {
+                    *c = Column::Ignored;
+                }
             }
         }
-        c.time_first = first.ok_or("header has no TIME_FIRST column")?;
-        c.time_last = last.ok_or("header has no TIME_LAST column")?;
-        c.width = names.len();
-        Ok(c)
+        Ok(IpfixprobeColumns { columns })
+    }
+
+    /// How many fields a data line must have.
+    pub fn width(&self) -> usize {
+        self.columns.len()
     }
 
     /// Parses one data line.
     pub fn parse(&self, line: &str, record: u64) -> Result<FlowRecord, String> {
-        let mut fields: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(self.width);
-        split_csv(line, &mut fields);
-        if fields.len() != self.width {
+        let mut r = FlowRecord::default();
+        self.parse_into(line.as_bytes(), record, &mut r)?;
+        Ok(r)
+    }
+
+    /// Parses one data line (bytes, not necessarily UTF-8) into `r`, which is overwritten. On
+    /// error the message names the field; `r` then holds a partial record and must not be used.
+    pub fn parse_into(&self, line: &[u8], record: u64, r: &mut FlowRecord) -> Result<(), String> {
+        *r = FlowRecord {
+            record,
+            ..FlowRecord::default()
+        };
+        if memchr::memchr(b'"', line).is_some() {
+            return self.parse_quoted(line, r);
+        }
+        let mut counts = PpiCounts::default();
+        let mut days = DayCache::default();
+        let mut rest = line;
+        let mut index = 0;
+        loop {
+            let (field, next) = match memchr::memchr(b',', rest) {
+                Some(comma) => (rest.get(..comma).unwrap_or_default(), rest.get(comma + 1..)),
+                None => (rest, None),
+            };
+            let Some(&column) = self.columns.get(index) else {
+                return Err(self.width_error(line));
+            };
+            if let Err(e) = field_into(column, field, r, &mut counts, &mut days) {
+                // A line with the wrong number of fields is reported as that, whatever field
+                // first failed to parse.
+                if count_fields(line) != self.columns.len() {
+                    return Err(self.width_error(line));
+                }
+                return Err(e);
+            }
+            index += 1;
+            match next {
+                Some(n) => rest = n,
+                None => break,
+            }
+        }
+        if index != self.columns.len() {
+            return Err(self.width_error(line));
+        }
+        finish_packets(r, &counts);
+        Ok(())
+    }
+
+    /// A line with quoted fields: split with quote handling first, then decode as usual.
+    fn parse_quoted(&self, line: &[u8], r: &mut FlowRecord) -> Result<(), String> {
+        let text = String::from_utf8_lossy(line);
+        let mut fields = Vec::with_capacity(self.columns.len());
+        split_csv(&text, &mut fields);
+        if fields.len() != self.columns.len() {
             return Err(format!(
                 "{} fields where the header has {}",
                 fields.len(),
-                self.width
+                self.columns.len()
             ));
         }
-        let get = |i: usize| fields.get(i).map(|f| f.as_ref()).unwrap_or("");
-        let num = |col: Option<usize>, what: &str| -> Result<u64, String> {
-            match col {
-                None => Ok(0),
-                Some(i) => parse_u64(get(i)).ok_or_else(|| format!("{what}: not a number")),
-            }
-        };
-        let mut r = FlowRecord {
-            record,
-            bytes: [num(self.bytes, "BYTES")?, num(self.bytes_rev, "BYTES_REV")?],
-            packets: [
-                num(self.packets, "PACKETS")?,
-                num(self.packets_rev, "PACKETS_REV")?,
-            ],
-            first_us: parse_datetime(get(self.time_first)).ok_or("TIME_FIRST: not a time")?,
-            last_us: parse_datetime(get(self.time_last)).ok_or("TIME_LAST: not a time")?,
-            src_port: u16::try_from(num(self.src_port, "SRC_PORT")?)
-                .map_err(|_| "SRC_PORT out of range")?,
-            dst_port: u16::try_from(num(self.dst_port, "DST_PORT")?)
-                .map_err(|_| "DST_PORT out of range")?,
-            proto: u8::try_from(num(self.proto, "PROTOCOL")?)
-                .map_err(|_| "PROTOCOL out of range")?,
-            tcp_flags: [
-                u8::try_from(num(self.flags, "TCP_FLAGS")?)
-                    .map_err(|_| "TCP_FLAGS out of range")?,
-                u8::try_from(num(self.flags_rev, "TCP_FLAGS_REV")?)
-                    .map_err(|_| "TCP_FLAGS_REV out of range")?,
-            ],
-            ..FlowRecord::default()
-        };
-        if let Some(i) = self.src_ip {
-            r.src = get(i).trim().parse().ok();
+        let mut counts = PpiCounts::default();
+        let mut days = DayCache::default();
+        for (&column, field) in self.columns.iter().zip(&fields) {
+            field_into(column, field.as_bytes(), r, &mut counts, &mut days)?;
         }
-        if let Some(i) = self.dst_ip {
-            r.dst = get(i).trim().parse().ok();
+        finish_packets(r, &counts);
+        Ok(())
+    }
+
+    fn width_error(&self, line: &[u8]) -> String {
+        format!(
+            "{} fields where the header has {}",
+            count_fields(line),
+            self.columns.len()
+        )
+    }
+}
+
+/// Fields of an unquoted line.
+fn count_fields(line: &[u8]) -> usize {
+    memchr::memchr_iter(b',', line).count() + 1
+}
+
+/// Decodes one field into the record.
+#[inline]
+fn field_into(
+    column: Column,
+    field: &[u8],
+    r: &mut FlowRecord,
+    counts: &mut PpiCounts,
+    days: &mut DayCache,
+) -> Result<(), String> {
+    let number = |what: &str| parse_u64_bytes(field).ok_or_else(|| format!("{what}: not a number"));
+    let small = |what: &str, max: u64| -> Result<u64, String> {
+        let v = number(what)?;
+        if v > max {
+            return Err(format!("{what} out of range"));
         }
-        if let Some(i) = self.label {
-            r.label = Some(if get(i).trim().eq_ignore_ascii_case("miner") {
+        Ok(v)
+    };
+    let time = |what: &str, days: &mut DayCache| {
+        parse_datetime_bytes(field, days).ok_or_else(|| format!("{what}: not a time"))
+    };
+    match column {
+        Column::Ignored => {}
+        Column::Bytes => r.bytes[0] = number("BYTES")?,
+        Column::BytesRev => r.bytes[1] = number("BYTES_REV")?,
+        Column::Packets => r.packets[0] = number("PACKETS")?,
+        Column::PacketsRev => r.packets[1] = number("PACKETS_REV")?,
+        Column::TimeFirst => r.first_us = time("TIME_FIRST", days)?,
+        Column::TimeLast => r.last_us = time("TIME_LAST", days)?,
+        Column::SrcPort => r.src_port = small("SRC_PORT", u16::MAX.into())? as u16,
+        Column::DstPort => r.dst_port = small("DST_PORT", u16::MAX.into())? as u16,
+        Column::Protocol => r.proto = small("PROTOCOL", u8::MAX.into())? as u8,
+        Column::TcpFlags => r.tcp_flags[0] = small("TCP_FLAGS", u8::MAX.into())? as u8,
+        Column::TcpFlagsRev => r.tcp_flags[1] = small("TCP_FLAGS_REV", u8::MAX.into())? as u8,
+        Column::SrcIp => r.src = parse_ip(field),
+        Column::DstIp => r.dst = parse_ip(field),
+        Column::Label => {
+            r.label = Some(if field.trim_ascii().eq_ignore_ascii_case(b"miner") {
                 Label::Miner
             } else {
                 Label::Other
             });
         }
-        if let Some(i) = self.sni {
-            let s = get(i).trim();
+        Column::Sni => {
+            let s = field.trim_ascii();
             if !s.is_empty() {
-                r.sni = Some(bounded_name(s));
+                r.sni = Some(bounded_name(&String::from_utf8_lossy(s)));
                 r.tls = true;
             }
         }
-        if let (Some(d), Some(l), Some(t)) = (self.ppi_dirs, self.ppi_lens, self.ppi_times) {
-            let dirs = array(get(d)).ok_or("PPI_PKT_DIRECTIONS: not an array")?;
-            let lens = array(get(l)).ok_or("PPI_PKT_LENGTHS: not an array")?;
-            let times = array(get(t)).ok_or("PPI_PKT_TIMES: not an array")?;
-            let flags = match self.ppi_flags {
-                Some(f) => Some(array(get(f)).ok_or("PPI_PKT_FLAGS: not an array")?),
-                None => None,
-            };
-            let mut flags = flags.into_iter().flatten();
-            for ((dir, len), ts) in dirs.zip(lens).zip(times).take(MAX_PACKETS) {
-                let reverse = match dir.trim() {
-                    "1" => false,
-                    "-1" => true,
-                    other => return Err(format!("PPI_PKT_DIRECTIONS: bad direction {other:?}")),
-                };
-                let len: u16 = len
-                    .trim()
-                    .parse()
-                    .map_err(|_| "PPI_PKT_LENGTHS: not a length")?;
-                let ts_us = parse_datetime(ts).ok_or("PPI_PKT_TIMES: not a time")?;
-                let tcp_flags = match flags.next() {
-                    Some(f) => f
-                        .trim()
-                        .parse()
-                        .map_err(|_| "PPI_PKT_FLAGS: not a number")?,
-                    None => 0,
-                };
-                r.push_packet(PacketRecord {
-                    ts_us,
-                    len,
-                    reverse,
-                    tcp_flags,
-                });
+        // Each array is tried first in the exact shape ipfixprobe writes (no spaces, no empty
+        // items, times in its fixed format); anything else goes through the general path,
+        // which accepts the variants and names what is wrong.
+        Column::PpiDirections => {
+            if let Some(n) = strict_inner(field).and_then(|a| strict_directions(a, &mut r.ppi)) {
+                counts.directions = n;
+                return Ok(());
             }
+            counts.directions = each_item(field, "PPI_PKT_DIRECTIONS", &mut r.ppi, |p, item| {
+                p.reverse = match item {
+                    b"1" => false,
+                    b"-1" => true,
+                    other => {
+                        return Err(format!(
+                            "PPI_PKT_DIRECTIONS: bad direction {:?}",
+                            bounded_name(&String::from_utf8_lossy(other))
+                        ))
+                    }
+                };
+                Ok(())
+            })?;
         }
-        Ok(r)
+        Column::PpiFlags => {
+            let strict = strict_inner(field).and_then(|a| {
+                strict_numbers(a, u8::MAX.into(), &mut r.ppi, |p, v| p.tcp_flags = v as u8)
+            });
+            if let Some(n) = strict {
+                counts.flags = n;
+                return Ok(());
+            }
+            counts.flags = each_item(field, "PPI_PKT_FLAGS", &mut r.ppi, |p, item| {
+                p.tcp_flags = parse_u64_bytes(item)
+                    .and_then(|v| u8::try_from(v).ok())
+                    .ok_or("PPI_PKT_FLAGS: not a number")?;
+                Ok(())
+            })?;
+        }
+        Column::PpiLengths => {
+            let strict = strict_inner(field).and_then(|a| {
+                strict_numbers(a, u16::MAX.into(), &mut r.ppi, |p, v| p.len = v as u16)
+            });
+            if let Some(n) = strict {
+                counts.lengths = n;
+                return Ok(());
+            }
+            counts.lengths = each_item(field, "PPI_PKT_LENGTHS", &mut r.ppi, |p, item| {
+                p.len = parse_u64_bytes(item)
+                    .and_then(|v| u16::try_from(v).ok())
+                    .ok_or("PPI_PKT_LENGTHS: not a length")?;
+                Ok(())
+            })?;
+        }
+        Column::PpiTimes => {
+            if let Some(n) = strict_inner(field).and_then(|a| strict_times(a, &mut r.ppi, days)) {
+                counts.times = n;
+                return Ok(());
+            }
+            counts.times = each_item(field, "PPI_PKT_TIMES", &mut r.ppi, |p, item| {
+                p.ts_us = parse_datetime_bytes(item, days).ok_or("PPI_PKT_TIMES: not a time")?;
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_ip(field: &[u8]) -> Option<std::net::IpAddr> {
+    std::str::from_utf8(field.trim_ascii()).ok()?.parse().ok()
+}
+
+/// The items of a `[a|b|c]` field written without spaces.
+#[inline]
+fn strict_inner(field: &[u8]) -> Option<&[u8]> {
+    field.strip_prefix(b"[")?.strip_suffix(b"]")
+}
+
+/// After an item: the rest of the array, `None` at its end, or `Err(())` when the item is not
+/// followed by `|` and another item.
+#[inline]
+fn next_item(after: &[u8]) -> Result<Option<&[u8]>, ()> {
+    match after {
+        [] => Ok(None),
+        [b'|', more @ ..] if !more.is_empty() => Ok(Some(more)),
+        _ => Err(()),
     }
 }
 
-/// `[a|b|c]` (or an empty field) as an iterator over its items.
-fn array(s: &str) -> Option<impl Iterator<Item = &str>> {
-    let s = s.trim();
-    let inner = if s.is_empty() {
-        ""
-    } else {
-        s.strip_prefix('[')?.strip_suffix(']')?
-    };
-    Some(inner.split('|').filter(|x| !x.is_empty()))
+/// Strict `1|-1|1` into the first packets' directions; `None` for any other shape.
+fn strict_directions(items: &[u8], packets: &mut [PacketRecord; MAX_PACKETS]) -> Option<usize> {
+    if items.is_empty() {
+        return Some(0);
+    }
+    let mut rest = items;
+    let mut n = 0;
+    for slot in packets.iter_mut() {
+        let (reverse, after) = match rest {
+            [b'1', after @ ..] => (false, after),
+            [b'-', b'1', after @ ..] => (true, after),
+            _ => return None,
+        };
+        slot.reverse = reverse;
+        n += 1;
+        match next_item(after).ok()? {
+            Some(more) => rest = more,
+            None => return Some(n),
+        }
+    }
+    // More than MAX_PACKETS items: the rest is not read.
+    Some(n)
+}
+
+/// Strict `24|16|24` (decimal, at most 5 digits, at most `max`) into the first packets;
+/// `None` for any other shape.
+fn strict_numbers(
+    items: &[u8],
+    max: u64,
+    packets: &mut [PacketRecord; MAX_PACKETS],
+    set: impl Fn(&mut PacketRecord, u64),
+) -> Option<usize> {
+    if items.is_empty() {
+        return Some(0);
+    }
+    let mut rest = items;
+    let mut n = 0;
+    for slot in packets.iter_mut() {
+        let digits = rest
+            .iter()
+            .take(6)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > 5 {
+            return None;
+        }
+        let (number, after) = rest.split_at_checked(digits)?;
+        let v = number
+            .iter()
+            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        if v > max {
+            return None;
+        }
+        set(slot, v);
+        n += 1;
+        match next_item(after).ok()? {
+            Some(more) => rest = more,
+            None => return Some(n),
+        }
+    }
+    Some(n)
+}
+
+/// Strict `YYYY-MM-DDTHH:MM:SS.ffffff|...` into the first packets' times; `None` for any other
+/// shape.
+fn strict_times(
+    items: &[u8],
+    packets: &mut [PacketRecord; MAX_PACKETS],
+    days: &mut DayCache,
+) -> Option<usize> {
+    if items.is_empty() {
+        return Some(0);
+    }
+    let mut rest = items;
+    let mut n = 0;
+    for slot in packets.iter_mut() {
+        let (time, after) = rest.split_first_chunk::<26>()?;
+        slot.ts_us = parse_ipfixprobe_time(time, days)?;
+        n += 1;
+        match next_item(after).ok()? {
+            Some(more) => rest = more,
+            None => return Some(n),
+        }
+    }
+    Some(n)
+}
+
+/// Calls `each` with a packet slot and the bytes of each of the first [`MAX_PACKETS`] items of
+/// a `[a|b|c]` array (an empty field is an empty array; empty items are skipped, items are
+/// trimmed); returns how many there were.
+#[inline]
+fn each_item(
+    field: &[u8],
+    what: &str,
+    packets: &mut [PacketRecord; MAX_PACKETS],
+    mut each: impl FnMut(&mut PacketRecord, &[u8]) -> Result<(), String>,
+) -> Result<usize, String> {
+    let field = field.trim_ascii();
+    if field.is_empty() {
+        return Ok(0);
+    }
+    let inner = field
+        .strip_prefix(b"[")
+        .and_then(|f| f.strip_suffix(b"]"))
+        .ok_or_else(|| format!("{what}: not an array"))?;
+    let items = inner
+        .split(|&b| b == b'|')
+        .map(<[u8]>::trim_ascii)
+        .filter(|item| !item.is_empty());
+    let mut n = 0;
+    for (slot, item) in packets.iter_mut().zip(items) {
+        each(slot, item)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Keeps the packets every array described (direction, length and time); flags default to 0
+/// where the flags array is shorter.
+fn finish_packets(r: &mut FlowRecord, counts: &PpiCounts) {
+    let n = counts.directions.min(counts.lengths).min(counts.times);
+    for (i, p) in r.ppi.iter_mut().enumerate() {
+        if i >= n {
+            *p = PacketRecord::default();
+        } else if i >= counts.flags {
+            p.tcp_flags = 0;
+        }
+    }
+    // n <= MAX_PACKETS (30), so it fits.
+    r.ppi_len = u8::try_from(n).unwrap_or(u8::MAX);
 }
 
 /// Column positions of an `nfdump -o csv` header (`ts,te,td,sa,da,sp,dp,pr,flg,...,ipkt,ibyt,
@@ -390,6 +678,93 @@ mod tests {
             join("2021-12-14T16:45:34.5")
         );
         assert_eq!(c.parse(&line, 2).unwrap().packets_info().len(), 30);
+    }
+
+    const LINE: &str = "148,439,2021-12-14T16:45:34.924601,2021-12-14T16:45:36.248354,2,2,14444,57104,6,24,24,Miner,[1|-1|1],[24|16|24],[68|359|1460],[2021-12-14T16:45:34.924000|2021-12-14T16:45:36.198000|2021-12-15T00:00:00.000001]";
+
+    #[test]
+    fn loose_arrays_parse_like_strict_ones() {
+        let c = IpfixprobeColumns::from_header(HEADER).unwrap();
+        let strict = c.parse(LINE, 2).unwrap();
+        // Spaces, empty items, other time shapes and a quoted field all leave the fast path.
+        let loose = "148,439,2021-12-14T16:45:34.924601,2021-12-14 16:45:36.248354Z,2,2,14444,57104,6,24,24,Miner,[ 1||-1|1 ],[24| 16|24],[068|359||1460],[2021-12-14T16:45:34.924|2021-12-14T17:45:36.198+01:00|2021-12-15T00:00:00.0000019]";
+        assert_eq!(c.parse(loose, 2).unwrap(), strict);
+        let quoted = LINE.replace(",Miner,", ",\"Miner\",");
+        assert_eq!(c.parse(&quoted, 2).unwrap(), strict);
+        assert_eq!(
+            strict.packets_info()[2].ts_us,
+            parse_datetime("2021-12-15T00:00:00.000001Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn arrays_of_unequal_length_keep_the_common_packets() {
+        let c = IpfixprobeColumns::from_header(HEADER).unwrap();
+        let line = LINE
+            .replace("[24|16|24]", "[24]")
+            .replace("[68|359|1460]", "[68|359]");
+        let r = c.parse(&line, 2).unwrap();
+        let p = r.packets_info();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].tcp_flags, p[1].tcp_flags), (24, 0));
+        let empty = LINE
+            .replace("[24|16|24]", "")
+            .replace("[68|359|1460]", "[]");
+        assert!(c.parse(&empty, 2).unwrap().packets_info().is_empty());
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let c = IpfixprobeColumns::from_header(HEADER).unwrap();
+        for (from, to, named) in [
+            ("148,", "1x8,", "BYTES"),
+            (",2,2,", ",2,-2,", "PACKETS_REV"),
+            (",57104,", ",65536,", "SRC_PORT out of range"),
+            (",6,24,", ",256,24,", "PROTOCOL out of range"),
+            (
+                "2021-12-14T16:45:36.248354,",
+                "2021-12-14T25:45:36.248354,",
+                "TIME_LAST",
+            ),
+            (
+                "[1|-1|1]",
+                "[1|0|1]",
+                "PPI_PKT_DIRECTIONS: bad direction \"0\"",
+            ),
+            ("[24|16|24]", "[24|16|256]", "PPI_PKT_FLAGS"),
+            ("[68|359|1460]", "[68|359|65536]", "PPI_PKT_LENGTHS"),
+            (
+                "[68|359|1460]",
+                "68|359|1460",
+                "PPI_PKT_LENGTHS: not an array",
+            ),
+            (".198000|", ".198000x|", "PPI_PKT_TIMES"),
+            ("2021-12-15T00", "2021-02-30T00", "PPI_PKT_TIMES"),
+        ] {
+            let line = LINE.replacen(from, to, 1);
+            assert_ne!(line, LINE, "{from}");
+            let err = c.parse(&line, 5).unwrap_err();
+            assert!(err.contains(named), "{to}: {err}");
+        }
+        let err = c.parse(&format!("{LINE},extra"), 5).unwrap_err();
+        assert_eq!(err, "17 fields where the header has 16");
+    }
+
+    #[test]
+    fn mangled_lines_never_panic() {
+        let c = IpfixprobeColumns::from_header(HEADER).unwrap();
+        let line = LINE.as_bytes();
+        let mut r = FlowRecord::default();
+        for cut in 0..line.len() {
+            let _ = c.parse_into(&line[..cut], 2, &mut r);
+            for byte in [b'|', b',', b'[', b']', b'"', b'-', b' ', 0xff, b'9'] {
+                let mut mangled = line.to_vec();
+                mangled[cut] = byte;
+                if let Ok(()) = c.parse_into(&mangled, 2, &mut r) {
+                    assert!(r.packets_info().len() <= MAX_PACKETS);
+                }
+            }
+        }
     }
 
     #[test]

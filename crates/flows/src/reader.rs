@@ -279,6 +279,14 @@ impl<R: BufRead> FlowReader<R> {
     }
 }
 
+/// A line without its leading byte-order marks.
+fn strip_bom(mut line: &[u8]) -> &[u8] {
+    while let Some(rest) = line.strip_prefix("\u{feff}".as_bytes()) {
+        line = rest;
+    }
+    line
+}
+
 fn read_exact_or_eof<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -329,9 +337,25 @@ impl<R: BufRead> Iterator for FlowReader<R> {
                     limit: MAX_LINE,
                 }));
             }
+            let record = self.record;
+            // ipfixprobe data lines are decoded straight from their bytes (the hot path);
+            // headers and the other text formats go through text.
+            if let State::Ipfixprobe(Some(columns)) = &self.state {
+                let bytes = strip_bom(&line);
+                if bytes.trim_ascii().is_empty() {
+                    self.line = line;
+                    continue;
+                }
+                let mut r = Box::new(FlowRecord::default());
+                let result = columns.parse_into(bytes, record, &mut r);
+                self.line = line;
+                return Some(match result {
+                    Ok(()) => Ok(Item::Flow(r)),
+                    Err(message) => Err(self.record_error(message)),
+                });
+            }
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_start_matches('\u{feff}');
-            let record = self.record;
             let result: Result<Option<Item>, String> = if text.trim().is_empty() {
                 Ok(None)
             } else {

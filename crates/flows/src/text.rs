@@ -25,7 +25,7 @@ pub fn read_line<R: BufRead>(
             return Ok(if any { Some(!too_long) } else { None });
         }
         any = true;
-        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(i) => (&available[..i], Some(i + 1)),
             None => (available, None),
         };
@@ -62,6 +62,13 @@ fn digits(s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// Two ASCII digits as a number.
+#[inline]
+fn two_digits(hi: u8, lo: u8) -> Option<i64> {
+    let (hi, lo) = (hi.wrapping_sub(b'0'), lo.wrapping_sub(b'0'));
+    (hi < 10 && lo < 10).then_some(i64::from(hi) * 10 + i64::from(lo))
+}
+
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -73,60 +80,96 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Remembers the last date a time was parsed for: the times of one flow record (first, last and
+/// up to 30 per-packet times) almost always fall on the same day, so the calendar arithmetic
+/// runs once per record rather than once per time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DayCache {
+    /// The `YYYY-MM-DD` bytes last parsed (a valid date), if any.
+    date: Option<[u8; 10]>,
+    days: i64,
+}
+
+impl DayCache {
+    fn days(&mut self, date: &[u8; 10]) -> Option<i64> {
+        if self.date.as_ref() == Some(date) {
+            return Some(self.days);
+        }
+        if date[4] != b'-' || date[7] != b'-' {
+            return None;
+        }
+        let year = two_digits(date[0], date[1])? * 100 + two_digits(date[2], date[3])?;
+        let month = two_digits(date[5], date[6])?;
+        let day = two_digits(date[8], date[9])?;
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        self.days = days_from_civil(year, month, day);
+        self.date = Some(*date);
+        Some(self.days)
+    }
+}
+
 /// Parses `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|+hh:mm|-hh:mm|+hhmm]` into microseconds since the
 /// epoch. Times without a zone are taken as UTC (ipfixprobe and nfdump write UTC by default).
 pub fn parse_datetime(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
-    if b.len() < 19 {
+    parse_datetime_bytes(s.as_bytes(), &mut DayCache::default())
+}
+
+/// [`parse_datetime`] over bytes (surrounding ASCII spaces allowed), reusing the day of the
+/// previous call when the date is the same.
+pub fn parse_datetime_bytes(b: &[u8], cache: &mut DayCache) -> Option<i64> {
+    if let Ok(fixed) = <&[u8; 26]>::try_from(b) {
+        if let Some(t) = parse_ipfixprobe_time(fixed, cache) {
+            return Some(t);
+        }
+    }
+    let b = b.trim_ascii();
+    let (date, rest) = b.split_first_chunk::<10>()?;
+    let days = cache.days(date)?;
+    let (time, mut tail) = match rest {
+        [b'T' | b't' | b' ', time @ ..] => time.split_first_chunk::<8>()?,
+        _ => return None,
+    };
+    if time[2] != b':' || time[5] != b':' {
         return None;
     }
-    let (date, rest) = b.split_at(10);
-    if date.get(4) != Some(&b'-') || date.get(7) != Some(&b'-') {
+    let hour = two_digits(time[0], time[1])?;
+    let min = two_digits(time[3], time[4])?;
+    let sec = two_digits(time[6], time[7])?;
+    if hour > 23 || min > 59 || sec > 60 {
         return None;
     }
-    let year = digits(date.get(0..4)?)?;
-    let month = digits(date.get(5..7)?)?;
-    let day = digits(date.get(8..10)?)?;
-    if !matches!(rest.first(), Some(b'T' | b't' | b' ')) {
-        return None;
-    }
-    let time = rest.get(1..)?;
-    if time.len() < 8 || time.get(2) != Some(&b':') || time.get(5) != Some(&b':') {
-        return None;
-    }
-    let hour = digits(time.get(0..2)?)?;
-    let min = digits(time.get(3..5)?)?;
-    let sec = digits(time.get(6..8)?)?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut tail = time.get(8..)?;
     let mut micros = 0i64;
-    if tail.first() == Some(&b'.') {
-        let frac_len = tail
-            .iter()
-            .skip(1)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+    if let [b'.', frac @ ..] = tail {
+        let frac_len = frac.iter().take_while(|c| c.is_ascii_digit()).count();
         if frac_len == 0 {
             return None;
         }
-        let frac = tail.get(1..1 + frac_len)?;
         let mut scale = 100_000i64;
-        for &c in frac.iter().take(6) {
+        for &c in frac.iter().take(frac_len.min(6)) {
             micros += i64::from(c - b'0') * scale;
             scale /= 10;
         }
-        tail = tail.get(1 + frac_len..)?;
+        tail = frac.get(frac_len..)?;
     }
     let offset_secs = match tail {
         [] | [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] => {
             let (h, m) = match rest {
                 [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
-                    (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?)
+                    (two_digits(*h1, *h2)?, two_digits(*m1, *m2)?)
                 }
-                [h1, h2] => (digits(&[*h1, *h2])?, 0),
+                [h1, h2] => (two_digits(*h1, *h2)?, 0),
                 _ => return None,
             };
             let o = h * 3600 + m * 60;
@@ -138,8 +181,36 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
+    secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
+/// The shape ipfixprobe writes, `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC), checked and decoded at
+/// fixed positions; `None` for any other shape (the general parser then decides).
+#[inline]
+pub(crate) fn parse_ipfixprobe_time(b: &[u8; 26], cache: &mut DayCache) -> Option<i64> {
+    if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' {
+        return None;
+    }
+    let (date, _) = b.split_first_chunk::<10>()?;
+    let days = cache.days(date)?;
+    let hour = two_digits(b[11], b[12])?;
+    let min = two_digits(b[14], b[15])?;
+    let sec = two_digits(b[17], b[18])?;
+    if hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut micros = 0i64;
+    let mut all_digits = true;
+    for &c in &b[20..26] {
+        let d = c.wrapping_sub(b'0');
+        all_digits &= d < 10;
+        micros = micros * 10 + i64::from(d);
+    }
+    if !all_digits {
+        return None;
+    }
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec;
     secs.checked_mul(1_000_000)?.checked_add(micros)
 }
 
@@ -178,6 +249,26 @@ pub fn parse_u64(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
+}
+
+/// [`parse_u64`] over bytes: decimal digits with an optional `+`, surrounding ASCII spaces
+/// allowed, `None` on anything else or on overflow.
+#[inline]
+pub fn parse_u64_bytes(b: &[u8]) -> Option<u64> {
+    let b = b.trim_ascii();
+    let b = b.strip_prefix(b"+").unwrap_or(b);
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
 }
 
 /// nfdump and EVE style TCP flag strings (`.AP.SF`, `UAPRSF`, `...A....`) or a number.
@@ -247,6 +338,70 @@ mod tests {
         assert_eq!(parse_datetime("2021-13-14T16:45:34"), None);
         assert_eq!(parse_datetime("2021-12-14T16:45"), None);
         assert_eq!(parse_datetime("2021-12-14T16:45:34."), None);
+        assert_eq!(parse_datetime("2021-02-29T16:45:34"), None);
+        assert!(parse_datetime("2024-02-29T16:45:34").is_some());
+        assert_eq!(parse_datetime("1900-02-29T16:45:34"), None);
+        assert_eq!(parse_datetime("2021-04-31T16:45:34"), None);
+    }
+
+    #[test]
+    fn fixed_shape_agrees_with_the_general_parser() {
+        let mut cache = DayCache::default();
+        // Dates across month, leap-day and year ends, every hour, odd fractions.
+        for (date, days) in [
+            ("1970-01-01", 0),
+            ("2020-02-29", 18_321),
+            ("2021-12-14", 18_975),
+            ("2021-12-31", 18_992),
+            ("2022-01-01", 18_993),
+        ] {
+            for hour in 0..24 {
+                let fixed = format!("{date}T{hour:02}:59:60.{:06}", hour * 41_667);
+                let general = format!("{fixed}Z");
+                let expected =
+                    ((days * 24 + hour) * 3600 + 59 * 60 + 60) * 1_000_000 + hour * 41_667;
+                assert_eq!(
+                    parse_datetime_bytes(fixed.as_bytes(), &mut cache),
+                    Some(expected)
+                );
+                assert_eq!(parse_datetime(&general), Some(expected), "{general}");
+            }
+        }
+        for bad in [
+            "2021-12-14T16:45:34.92460x",
+            "2021-12-14T24:45:34.924601",
+            "2021-12-32T16:45:34.924601",
+            "2021-12-14X16:45:34.924601",
+            "2021-1a-14T16:45:34.924601",
+        ] {
+            assert_eq!(
+                parse_datetime_bytes(bad.as_bytes(), &mut cache),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn day_cache_only_answers_for_its_own_date() {
+        let mut cache = DayCache::default();
+        let a = parse_datetime_bytes(b"2021-12-14T00:00:00.000000", &mut cache).unwrap();
+        let b = parse_datetime_bytes(b"2021-12-15T00:00:00.000000", &mut cache).unwrap();
+        assert_eq!(b - a, 86_400_000_000);
+        // A cache that never saw a valid date must not vouch for zero bytes.
+        let mut fresh = DayCache::default();
+        assert_eq!(parse_datetime_bytes(&[0u8; 26], &mut fresh), None);
+    }
+
+    #[test]
+    fn byte_integers_parse() {
+        assert_eq!(parse_u64_bytes(b" 148 "), Some(148));
+        assert_eq!(parse_u64_bytes(b"+7"), Some(7));
+        assert_eq!(parse_u64_bytes(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64_bytes(b"18446744073709551616"), None);
+        assert_eq!(parse_u64_bytes(b""), None);
+        assert_eq!(parse_u64_bytes(b"-1"), None);
+        assert_eq!(parse_u64_bytes(b"1 2"), None);
     }
 
     #[test]
