@@ -190,18 +190,18 @@ impl Classifier {
             tls_without_sni: r.tls_without_sni,
             ..Indicators::default()
         };
-        let mut sni = r.sni.clone();
+        let mut sni = r.sni.as_deref();
         if let Some(facts) = r.join_key.as_ref().and_then(|k| self.tls.get(k)) {
             ind.tls = true;
             match &facts.sni {
-                Some(s) => sni = sni.or(Some(s.clone())),
+                Some(s) => sni = sni.or(Some(s)),
                 None => ind.tls_without_sni = sni.is_none(),
             }
         }
-        if let Some(name) = &sni {
+        if let Some(name) = sni {
             if let Some(m) = self.intel.match_domain(name) {
                 ind.pool_domain = Some(m.domain);
-                ind.pool_name = Some(name.clone());
+                ind.pool_name = Some(name.to_string());
             }
         }
         if ind.pool_domain.is_none() {

@@ -158,29 +158,48 @@ impl IpfixprobeColumns {
             record,
             ..FlowRecord::default()
         };
-        if memchr::memchr(b'"', line).is_some() {
-            return self.parse_quoted(line, r);
+        self.parse_fresh(line, r)
+    }
+
+    /// [`Self::parse_into`] for a record that is still [`FlowRecord::default`] but for its number.
+    pub(crate) fn parse_fresh(&self, line: &[u8], r: &mut FlowRecord) -> Result<(), String> {
+        match self.parse_unquoted(line, r) {
+            Ok(()) => Ok(()),
+            Err(message) => {
+                // Quotes (anywhere: they change where fields end) need the quote-aware split;
+                // only then is the line's field count known.
+                if memchr::memchr(b'"', line).is_some() {
+                    *r = FlowRecord {
+                        record: r.record,
+                        ..FlowRecord::default()
+                    };
+                    return self.parse_quoted(line, r);
+                }
+                if count_fields(line) != self.columns.len() {
+                    return Err(self.width_error(line));
+                }
+                Err(message)
+            }
         }
+    }
+
+    /// The one-pass decode of a line without quotes; any quote is an error here, which sends
+    /// the line to the quote-aware path.
+    fn parse_unquoted(&self, line: &[u8], r: &mut FlowRecord) -> Result<(), String> {
         let mut counts = PpiCounts::default();
         let mut days = DayCache::default();
         let mut rest = line;
         let mut index = 0;
         loop {
-            let (field, next) = match memchr::memchr(b',', rest) {
-                Some(comma) => (rest.get(..comma).unwrap_or_default(), rest.get(comma + 1..)),
+            let (field, next) = match field_end(rest) {
+                Some(end) if rest.get(end) == Some(&b'"') => return Err("quoted field".into()),
+                Some(end) => (rest.get(..end).unwrap_or_default(), rest.get(end + 1..)),
                 None => (rest, None),
             };
             let Some(&column) = self.columns.get(index) else {
                 return Err(self.width_error(line));
             };
-            if let Err(e) = field_into(column, field, r, &mut counts, &mut days) {
-                // A line with the wrong number of fields is reported as that, whatever field
-                // first failed to parse.
-                if count_fields(line) != self.columns.len() {
-                    return Err(self.width_error(line));
-                }
-                return Err(e);
-            }
+            field_into(column, field, r, &mut counts, &mut days)?;
             index += 1;
             match next {
                 Some(n) => rest = n,
@@ -222,6 +241,18 @@ impl IpfixprobeColumns {
             self.columns.len()
         )
     }
+}
+
+/// Where the field at the start of `rest` ends: the position of the next comma or quote.
+#[inline]
+fn field_end(rest: &[u8]) -> Option<usize> {
+    // Most fields are short numbers: a plain loop beats setting up a vector search for them.
+    const SHORT: usize = 16;
+    let (head, tail) = rest.split_at_checked(SHORT).unwrap_or((rest, &[]));
+    if let Some(i) = head.iter().position(|&b| b == b',' || b == b'"') {
+        return Some(i);
+    }
+    memchr::memchr2(b',', b'"', tail).map(|i| i + head.len())
 }
 
 /// Fields of an unquoted line.
@@ -403,21 +434,22 @@ fn strict_numbers(
     let mut rest = items;
     let mut n = 0;
     for slot in packets.iter_mut() {
-        let digits = rest
-            .iter()
-            .take(6)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if digits == 0 || digits > 5 {
+        let mut v = 0u64;
+        let mut digits = 0;
+        while let Some(d) = rest.get(digits).map(|c| c.wrapping_sub(b'0')) {
+            if d > 9 {
+                break;
+            }
+            if digits == 5 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+            digits += 1;
+        }
+        if digits == 0 || v > max {
             return None;
         }
-        let (number, after) = rest.split_at_checked(digits)?;
-        let v = number
-            .iter()
-            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-        if v > max {
-            return None;
-        }
+        let after = rest.get(digits..)?;
         set(slot, v);
         n += 1;
         match next_item(after).ok()? {

@@ -287,6 +287,38 @@ fn strip_bom(mut line: &[u8]) -> &[u8] {
     line
 }
 
+impl<R: BufRead> FlowReader<R> {
+    /// The hot path for ipfixprobe data: a line that lies whole in the input's buffer is
+    /// decoded where it lies, without copying it out. `None` when that does not apply (another
+    /// format, the header, a line across the buffer's end, a line too long, a read error): the
+    /// caller then reads the line the general way. `Some(None)` for a blank line.
+    fn next_in_buffer(&mut self) -> Option<Option<Result<Item, FlowError>>> {
+        let State::Ipfixprobe(Some(columns)) = &self.state else {
+            return None;
+        };
+        let available = self.input.fill_buf().ok()?;
+        let end = memchr::memchr(b'\n', available)?;
+        if end > MAX_LINE {
+            return None;
+        }
+        let raw = available.get(..end)?;
+        let line = strip_bom(raw.strip_suffix(b"\r").unwrap_or(raw));
+        self.record += 1;
+        let record = self.record;
+        let result = if line.trim_ascii().is_empty() {
+            None
+        } else {
+            let mut r = Box::new(FlowRecord {
+                record,
+                ..FlowRecord::default()
+            });
+            Some(columns.parse_fresh(line, &mut r).map(|()| r))
+        };
+        self.input.consume(end + 1);
+        Some(result.map(|r| r.map(Item::Flow).map_err(|m| self.record_error(m))))
+    }
+}
+
 fn read_exact_or_eof<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -310,6 +342,11 @@ impl<R: BufRead> Iterator for FlowReader<R> {
         loop {
             if self.done {
                 return None;
+            }
+            match self.next_in_buffer() {
+                Some(Some(item)) => return Some(item),
+                Some(None) => continue,
+                None => {}
             }
             let mut line = std::mem::take(&mut self.line);
             let read = read_line(&mut self.input, &mut line, MAX_LINE);
@@ -346,8 +383,11 @@ impl<R: BufRead> Iterator for FlowReader<R> {
                     self.line = line;
                     continue;
                 }
-                let mut r = Box::new(FlowRecord::default());
-                let result = columns.parse_into(bytes, record, &mut r);
+                let mut r = Box::new(FlowRecord {
+                    record,
+                    ..FlowRecord::default()
+                });
+                let result = columns.parse_fresh(bytes, &mut r);
                 self.line = line;
                 return Some(match result {
                     Ok(()) => Ok(Item::Flow(r)),
@@ -445,6 +485,53 @@ mod tests {
         let err = items[1].as_ref().unwrap_err().to_string();
         assert!(err.starts_with("f.csv: record 3:"), "{err}");
         assert!(matches!(&items[2], Ok(Item::Flow(f)) if f.record == 4));
+    }
+
+    #[test]
+    fn ipfixprobe_lines_read_the_same_in_and_across_buffers() {
+        let header = "uint64 BYTES,time TIME_FIRST,time TIME_LAST,int8* PPI_PKT_DIRECTIONS,uint16* PPI_PKT_LENGTHS,time* PPI_PKT_TIMES";
+        let line = |bytes: u32| {
+            format!("{bytes},2021-12-14T16:45:34.924601,2021-12-14T16:45:35.000001,[1|-1],[68|359],[2021-12-14T16:45:34.924000|2021-12-14T16:45:35.000000]")
+        };
+        let long = format!("7,{}", "9".repeat(MAX_LINE));
+        let text = format!(
+            "\u{feff}{header}\r\n{}\r\n\n{}\n{long}\n\u{feff}{}\nx,y\n{}",
+            line(1),
+            line(2),
+            line(3),
+            line(4)
+        );
+        let read = |capacity: usize| -> Vec<String> {
+            let input = BufReader::with_capacity(capacity, text.as_bytes());
+            FlowReader::new(Path::new("f.csv"), input, InputFormat::Ipfixprobe)
+                .map(|item| match item {
+                    Ok(Item::Flow(f)) => {
+                        format!("{} {:?} {:?}", f.record, f.bytes, f.packets_info())
+                    }
+                    Ok(other) => format!("{other:?}"),
+                    Err(e) => e.to_string(),
+                })
+                .collect()
+        };
+        let whole = read(1 << 20);
+        assert_eq!(whole.len(), 6, "{whole:#?}");
+        assert!(
+            whole[0].starts_with("2 [1, 0] [PacketRecord"),
+            "{}",
+            whole[0]
+        );
+        assert!(whole[1].starts_with("4 [2, 0]"), "{}", whole[1]);
+        assert_eq!(
+            whole[2],
+            format!("f.csv: record 5: line longer than {MAX_LINE} bytes (skipped)")
+        );
+        assert!(whole[3].starts_with("6 [3, 0]"), "{}", whole[3]);
+        assert_eq!(whole[4], "f.csv: record 7: 2 fields where the header has 6");
+        assert!(whole[5].starts_with("8 [4, 0]"), "{}", whole[5]);
+        // Lines split across small buffers take the copying path and read the same.
+        for capacity in [16, 100, 257] {
+            assert_eq!(read(capacity), whole, "capacity {capacity}");
+        }
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub struct DayCache {
 }
 
 impl DayCache {
+    #[inline]
     fn days(&mut self, date: &[u8; 10]) -> Option<i64> {
         if self.date.as_ref() == Some(date) {
             return Some(self.days);
