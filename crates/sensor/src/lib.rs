@@ -25,7 +25,7 @@ use minetrace_net::capture::LinkType;
 use minetrace_net::decode::decode;
 use minetrace_net::table::{FlowTable, TableLimits};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -86,6 +86,24 @@ pub struct Counters {
     pub kernel_drops: AtomicU64,
     pub findings: AtomicU64,
     pub flows: AtomicU64,
+    /// Kernel timestamps (µs) of the first and last packet seen by any worker; 0 = none yet.
+    pub first_packet_us: AtomicI64,
+    pub last_packet_us: AtomicI64,
+}
+
+impl Counters {
+    /// Seconds from the first packet to the last (the time traffic actually flowed).
+    pub fn active_seconds(&self) -> f64 {
+        let (first, last) = (
+            self.first_packet_us.load(Ordering::Relaxed),
+            self.last_packet_us.load(Ordering::Relaxed),
+        );
+        if first == 0 || last <= first {
+            0.0
+        } else {
+            (last - first) as f64 / 1e6
+        }
+    }
 }
 
 /// A running sensor.
@@ -209,9 +227,12 @@ impl Worker {
         let mut last_check = Timestamp::now();
         let mut found: Vec<Finding> = Vec::new();
         while !self.stop.load(Ordering::Relaxed) {
+            let (mut block_first, mut block_last) = (i64::MAX, 0i64);
             let res = self.ring.next_block(100, &mut |p| {
                 number += 1;
                 let ts = Timestamp(i64::from(p.sec) * 1_000_000 + i64::from(p.nsec / 1000));
+                block_first = block_first.min(ts.0);
+                block_last = block_last.max(ts.0);
                 self.counters.packets.fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .bytes
@@ -224,6 +245,17 @@ impl Worker {
                     table.packet(ts, number, &d, &mut ctx, &mut |f| found.push(f));
                 }
             });
+            if block_last > 0 {
+                // Once per block, not per packet: these are shared between workers.
+                let _ = self.counters.first_packet_us.fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |cur| (cur == 0 || block_first < cur).then_some(block_first),
+                );
+                self.counters
+                    .last_packet_us
+                    .fetch_max(block_last, Ordering::Relaxed);
+            }
             if let Err(e) = res {
                 if let Ok(mut errs) = self.errors.lock() {
                     errs.push(format!("{}: {e}", self.config.interface));

@@ -103,9 +103,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         let packets = counters.packets.load(Ordering::Relaxed);
         let bytes = counters.bytes.load(Ordering::Relaxed);
         eprintln!(
-            "{}: {packets} packets, {bytes} bytes ({:.1} Mbit/s), {} decoded, {} kernel drops, {} flows, {found} findings in {secs:.1} s",
+            "{}: {packets} packets, {bytes} bytes ({:.1} Mbit/s over the run; {:.1} Mbit/s over the {:.2} s from first to last packet), {} decoded, {} kernel drops, {} flows, {found} findings in {secs:.1} s",
             args.interface,
             bytes as f64 * 8.0 / secs / 1e6,
+            bytes as f64 * 8.0 / counters.active_seconds().max(1e-9) / 1e6,
+            counters.active_seconds(),
             counters.decoded.load(Ordering::Relaxed),
             counters.kernel_drops.load(Ordering::Relaxed),
             counters.flows.load(Ordering::Relaxed),
