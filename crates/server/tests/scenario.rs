@@ -14,15 +14,33 @@ fn post(url: &str, path: &str, token: &str, body: &str, ct: &str) -> serde_json:
     json(&txt)
 }
 
+/// The regulator, a sensor outside the NAT and the agent on gpu-01.
+struct Tokens {
+    admin: String,
+    sensor: String,
+    agent: String,
+}
+
+fn enrol(store: &minetrace_store::Store) -> Tokens {
+    let token = |name, role| store.create_source(name, role).unwrap().1;
+    Tokens {
+        admin: token("regulator", Role::Admin),
+        sensor: token("isp-sensor", Role::Sensor),
+        agent: token("agent-gpu-01", Role::Agent),
+    }
+}
+
 #[test]
 fn unit_behind_nat_becomes_one_attributed_case_and_a_campaign() {
     for env in servers() {
         let (n, s) = (env.name, &env.server);
         let url = s.url();
         let store = s.state.store.clone();
-        let (_, admin) = store.create_source("regulator", Role::Admin).unwrap();
-        let (_, sensor) = store.create_source("isp-sensor", Role::Sensor).unwrap();
-        let (_, agent) = store.create_source("agent-gpu-01", Role::Agent).unwrap();
+        let Tokens {
+            admin,
+            sensor,
+            agent,
+        } = enrol(&store);
 
         // Registry by CSV.
         post(
@@ -323,9 +341,11 @@ fn late_registry_nat_and_dhcp_data_attribute_open_cases() {
         let (n, s) = (env.name, &env.server);
         let url = s.url();
         let store = s.state.store.clone();
-        let (_, admin) = store.create_source("regulator", Role::Admin).unwrap();
-        let (_, sensor) = store.create_source("isp-sensor", Role::Sensor).unwrap();
-        let (_, agent) = store.create_source("agent-gpu-01", Role::Agent).unwrap();
+        let Tokens {
+            admin,
+            sensor,
+            agent,
+        } = enrol(&store);
 
         // Findings first, with nothing registered: the agent's case, and three public addresses.
         minetrace_client::Client::new(&url, &agent)
