@@ -1,10 +1,10 @@
 //! Console pages beyond cases: self-inspection tasks, a unit's page (ranges, hosts and their
 //! agents' health), a host's page, and the printable report with its PDF.
 
-use super::{error_page, not_found, pages, viewer, visible_cases, Scope, Viewer};
+use super::{error_page, not_found, pages, visible_cases, Scope, Viewer};
 use crate::state::AppState;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minetrace_store::{Case, ConsoleRole, Task, Unit};
 
@@ -47,11 +47,7 @@ pub async fn overdue_tasks(st: &AppState, v: &Viewer, scope: &Scope) -> usize {
         .count()
 }
 
-pub async fn tasks(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn tasks(State(st): State<AppState>, v: Viewer) -> Response {
     let Some((scope, tasks)) = units_and_tasks(&st).await else {
         return error_page(v.lang, StatusCode::INTERNAL_SERVER_ERROR, "store");
     };
@@ -85,14 +81,10 @@ fn day_to_us(day: &str) -> Option<i64> {
 
 pub async fn create_task(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Form(f): Form<NewTask>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if f.csrf != v.csrf || v.user.role != ConsoleRole::Regulator {
+    if !v.csrf_ok(&f.csrf) || v.user.role != ConsoleRole::Regulator {
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     let Some((scope, _)) = units_and_tasks(&st).await else {
@@ -137,15 +129,11 @@ pub struct Answer {
 
 pub async fn answer_task(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Path(id): Path<i64>,
     Form(f): Form<Answer>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if f.csrf != v.csrf {
+    if !v.csrf_ok(&f.csrf) {
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     let store = st.store.clone();
@@ -177,13 +165,9 @@ pub async fn answer_task(
 /// A unit: its ranges, registered hosts with their agents' last heartbeat, and its cases.
 pub async fn unit_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Path(name): Path<String>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -250,15 +234,11 @@ pub struct WatchForm {
 /// A regulator puts a unit in its regions under confidential investigation (or ends it).
 pub async fn set_unit_watch(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Path(name): Path<String>,
     Form(f): Form<WatchForm>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if f.csrf != v.csrf || v.user.role != ConsoleRole::Regulator {
+    if !v.csrf_ok(&f.csrf) || v.user.role != ConsoleRole::Regulator {
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     let Some((scope, _)) = units_and_tasks(&st).await else {
@@ -291,13 +271,9 @@ pub async fn set_unit_watch(
 /// A host: registry facts, agent health, and the cases in scope that name it.
 pub async fn host_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Path(name): Path<String>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -376,13 +352,9 @@ pub fn report_rows<'a>(cases: &'a [Case], scope: &Scope, q: &ReportQuery) -> Vec
 /// The printable report (HTML with its charts); `?pdf=1` renders it to PDF with chromium.
 pub async fn report(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -405,13 +377,9 @@ pub async fn report(
 
 pub async fn report_pdf(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,

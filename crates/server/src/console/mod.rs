@@ -62,6 +62,12 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Whether a form's CSRF token is the session's (compared in constant time).
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        let (a, b) = (token.as_bytes(), self.csrf.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
     fn may_write(&self) -> bool {
         matches!(
             self.user.role,
@@ -88,6 +94,19 @@ fn lang_of(headers: &HeaderMap) -> Lang {
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     )
+}
+
+/// Every console page takes its viewer from the session cookie; without one it redirects to
+/// the login page.
+impl axum::extract::FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        viewer(state, &parts.headers).await
+    }
 }
 
 /// The session's viewer, or a redirect to the login page.
@@ -317,13 +336,10 @@ struct CsrfForm {
 async fn logout(
     State(st): State<AppState>,
     headers: HeaderMap,
+    v: Viewer,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if f.csrf != v.csrf {
+    if !v.csrf_ok(&f.csrf) {
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     if let Some(sid) = cookie(&headers, SESSION_COOKIE).map(str::to_string) {
@@ -336,11 +352,7 @@ async fn logout(
     resp
 }
 
-async fn overview(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn overview(State(st): State<AppState>, v: Viewer) -> Response {
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -354,15 +366,7 @@ struct CasesQuery {
     q: Option<String>,
 }
 
-async fn cases(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<CasesQuery>,
-) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn cases(State(st): State<AppState>, v: Viewer, Query(q): Query<CasesQuery>) -> Response {
     let (mut cases, _) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -452,15 +456,7 @@ async fn load_case(st: &AppState, v: &Viewer, id: i64) -> Result<Case, Response>
     }
 }
 
-async fn case_page(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn case_page(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
     let case = match load_case(&st, &v, id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -502,15 +498,11 @@ struct CaseForm {
 
 async fn case_update(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Path(id): Path<i64>,
     Form(f): Form<CaseForm>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if f.csrf != v.csrf {
+    if !v.csrf_ok(&f.csrf) {
         return error_page(v.lang, StatusCode::FORBIDDEN, "forbidden");
     }
     let case = match load_case(&st, &v, id).await {
@@ -562,11 +554,7 @@ async fn case_update(
     }
 }
 
-async fn evidence(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn evidence(State(st): State<AppState>, v: Viewer, Path(id): Path<i64>) -> Response {
     if let Err(r) = load_case(&st, &v, id).await {
         return r;
     }
@@ -599,11 +587,7 @@ async fn evidence(State(st): State<AppState>, headers: HeaderMap, Path(id): Path
     }
 }
 
-async fn units(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn units(State(st): State<AppState>, v: Viewer) -> Response {
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -625,13 +609,9 @@ async fn units(State(st): State<AppState>, headers: HeaderMap) -> Response {
 /// The visible cases as CSV (cells that a spreadsheet would run as formulas are prefixed).
 async fn report_csv(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    v: Viewer,
     Query(q): Query<extra::ReportQuery>,
 ) -> Response {
-    let v = match viewer(&st, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cases, scope) = match visible_cases(&st, &v).await {
         Ok(x) => x,
         Err(r) => return r,
