@@ -184,25 +184,35 @@ impl IpfixprobeColumns {
     }
 
     /// The one-pass decode of a line without quotes; any quote is an error here, which sends
-    /// the line to the quote-aware path.
+    /// the line to the quote-aware path. Each field is first read by its column's strict parser
+    /// (the exact shape ipfixprobe writes), which also finds where the field ends; a field in
+    /// any other shape is delimited by a scan and decoded by the general parser.
     fn parse_unquoted(&self, line: &[u8], r: &mut FlowRecord) -> Result<(), String> {
         let mut counts = PpiCounts::default();
         let mut days = DayCache::default();
         let mut rest = line;
         let mut index = 0;
         loop {
-            let (field, next) = match field_end(rest) {
-                Some(end) if rest.get(end) == Some(&b'"') => return Err("quoted field".into()),
-                Some(end) => (rest.get(..end).unwrap_or_default(), rest.get(end + 1..)),
-                None => (rest, None),
-            };
             let Some(&column) = self.columns.get(index) else {
                 return Err(self.width_error(line));
             };
-            field_into(column, field, r, &mut counts, &mut days)?;
+            let strict = strict_field(column, rest, r, &mut counts, &mut days)
+                .filter(|&used| matches!(rest.get(used), None | Some(b',')));
+            let end = match strict {
+                Some(used) => (used < rest.len()).then_some(used),
+                None => {
+                    let end = field_end(rest);
+                    if end.and_then(|e| rest.get(e)) == Some(&b'"') {
+                        return Err("quoted field".into());
+                    }
+                    let field = rest.get(..end.unwrap_or(rest.len())).unwrap_or_default();
+                    field_into(column, field, r, &mut counts, &mut days)?;
+                    end
+                }
+            };
             index += 1;
-            match next {
-                Some(n) => rest = n,
+            match end.and_then(|e| rest.get(e + 1..)) {
+                Some(next) => rest = next,
                 None => break,
             }
         }
@@ -309,14 +319,7 @@ fn field_into(
                 r.tls = true;
             }
         }
-        // Each array is tried first in the exact shape ipfixprobe writes (no spaces, no empty
-        // items, times in its fixed format); anything else goes through the general path,
-        // which accepts the variants and names what is wrong.
         Column::PpiDirections => {
-            if let Some(n) = strict_inner(field).and_then(|a| strict_directions(a, &mut r.ppi)) {
-                counts.directions = n;
-                return Ok(());
-            }
             counts.directions = each_item(field, "PPI_PKT_DIRECTIONS", &mut r.ppi, |p, item| {
                 p.reverse = match item {
                     b"1" => false,
@@ -332,13 +335,6 @@ fn field_into(
             })?;
         }
         Column::PpiFlags => {
-            let strict = strict_inner(field).and_then(|a| {
-                strict_numbers(a, u8::MAX.into(), &mut r.ppi, |p, v| p.tcp_flags = v as u8)
-            });
-            if let Some(n) = strict {
-                counts.flags = n;
-                return Ok(());
-            }
             counts.flags = each_item(field, "PPI_PKT_FLAGS", &mut r.ppi, |p, item| {
                 p.tcp_flags = parse_u64_bytes(item)
                     .and_then(|v| u8::try_from(v).ok())
@@ -347,13 +343,6 @@ fn field_into(
             })?;
         }
         Column::PpiLengths => {
-            let strict = strict_inner(field).and_then(|a| {
-                strict_numbers(a, u16::MAX.into(), &mut r.ppi, |p, v| p.len = v as u16)
-            });
-            if let Some(n) = strict {
-                counts.lengths = n;
-                return Ok(());
-            }
             counts.lengths = each_item(field, "PPI_PKT_LENGTHS", &mut r.ppi, |p, item| {
                 p.len = parse_u64_bytes(item)
                     .and_then(|v| u16::try_from(v).ok())
@@ -362,10 +351,6 @@ fn field_into(
             })?;
         }
         Column::PpiTimes => {
-            if let Some(n) = strict_inner(field).and_then(|a| strict_times(a, &mut r.ppi, days)) {
-                counts.times = n;
-                return Ok(());
-            }
             counts.times = each_item(field, "PPI_PKT_TIMES", &mut r.ppi, |p, item| {
                 p.ts_us = parse_datetime_bytes(item, days).ok_or("PPI_PKT_TIMES: not a time")?;
                 Ok(())
@@ -379,109 +364,140 @@ fn parse_ip(field: &[u8]) -> Option<std::net::IpAddr> {
     std::str::from_utf8(field.trim_ascii()).ok()?.parse().ok()
 }
 
-/// The items of a `[a|b|c]` field written without spaces.
+/// Reads the field at the start of `rest` when it has the exact shape ipfixprobe writes
+/// (plain digits, times in its fixed format, `[a|b|c]` arrays of at most [`MAX_PACKETS`] items
+/// without spaces) and returns its length; `None` for anything else, leaving the field to the
+/// general parser (which accepts the variants and names what is wrong). Values may have been
+/// stored when it returns `None`; the general parser then overwrites them.
 #[inline]
-fn strict_inner(field: &[u8]) -> Option<&[u8]> {
-    field.strip_prefix(b"[")?.strip_suffix(b"]")
-}
-
-/// After an item: the rest of the array, `None` at its end, or `Err(())` when the item is not
-/// followed by `|` and another item.
-#[inline]
-fn next_item(after: &[u8]) -> Result<Option<&[u8]>, ()> {
-    match after {
-        [] => Ok(None),
-        [b'|', more @ ..] if !more.is_empty() => Ok(Some(more)),
-        _ => Err(()),
-    }
-}
-
-/// Strict `1|-1|1` into the first packets' directions; `None` for any other shape.
-fn strict_directions(items: &[u8], packets: &mut [PacketRecord; MAX_PACKETS]) -> Option<usize> {
-    if items.is_empty() {
-        return Some(0);
-    }
-    let mut rest = items;
-    let mut n = 0;
-    for slot in packets.iter_mut() {
-        let (reverse, after) = match rest {
-            [b'1', after @ ..] => (false, after),
-            [b'-', b'1', after @ ..] => (true, after),
-            _ => return None,
-        };
-        slot.reverse = reverse;
-        n += 1;
-        match next_item(after).ok()? {
-            Some(more) => rest = more,
-            None => return Some(n),
-        }
-    }
-    // More than MAX_PACKETS items: the rest is not read.
-    Some(n)
-}
-
-/// Strict `24|16|24` (decimal, at most 5 digits, at most `max`) into the first packets;
-/// `None` for any other shape.
-fn strict_numbers(
-    items: &[u8],
-    max: u64,
-    packets: &mut [PacketRecord; MAX_PACKETS],
-    set: impl Fn(&mut PacketRecord, u64),
-) -> Option<usize> {
-    if items.is_empty() {
-        return Some(0);
-    }
-    let mut rest = items;
-    let mut n = 0;
-    for slot in packets.iter_mut() {
-        let mut v = 0u64;
-        let mut digits = 0;
-        while let Some(d) = rest.get(digits).map(|c| c.wrapping_sub(b'0')) {
-            if d > 9 {
-                break;
-            }
-            if digits == 5 {
-                return None;
-            }
-            v = v * 10 + u64::from(d);
-            digits += 1;
-        }
-        if digits == 0 || v > max {
-            return None;
-        }
-        let after = rest.get(digits..)?;
-        set(slot, v);
-        n += 1;
-        match next_item(after).ok()? {
-            Some(more) => rest = more,
-            None => return Some(n),
-        }
-    }
-    Some(n)
-}
-
-/// Strict `YYYY-MM-DDTHH:MM:SS.ffffff|...` into the first packets' times; `None` for any other
-/// shape.
-fn strict_times(
-    items: &[u8],
-    packets: &mut [PacketRecord; MAX_PACKETS],
+fn strict_field(
+    column: Column,
+    rest: &[u8],
+    r: &mut FlowRecord,
+    counts: &mut PpiCounts,
     days: &mut DayCache,
 ) -> Option<usize> {
-    if items.is_empty() {
-        return Some(0);
+    let time = |days: &mut DayCache| parse_ipfixprobe_time(rest.first_chunk::<26>()?, days);
+    let (value, used) = match column {
+        Column::TimeFirst => {
+            r.first_us = time(days)?;
+            return Some(26);
+        }
+        Column::TimeLast => {
+            r.last_us = time(days)?;
+            return Some(26);
+        }
+        Column::PpiDirections => {
+            let (n, used) = strict_array(rest, &mut r.ppi, |p, item| match item {
+                [b'1', ..] => {
+                    p.reverse = false;
+                    Some(1)
+                }
+                [b'-', b'1', ..] => {
+                    p.reverse = true;
+                    Some(2)
+                }
+                _ => None,
+            })?;
+            counts.directions = n;
+            return Some(used);
+        }
+        Column::PpiFlags => {
+            let (n, used) = strict_array(rest, &mut r.ppi, |p, item| {
+                let (v, used) = strict_digits(item, 3)?;
+                p.tcp_flags = u8::try_from(v).ok()?;
+                Some(used)
+            })?;
+            counts.flags = n;
+            return Some(used);
+        }
+        Column::PpiLengths => {
+            let (n, used) = strict_array(rest, &mut r.ppi, |p, item| {
+                let (v, used) = strict_digits(item, 5)?;
+                p.len = u16::try_from(v).ok()?;
+                Some(used)
+            })?;
+            counts.lengths = n;
+            return Some(used);
+        }
+        Column::PpiTimes => {
+            let (n, used) = strict_array(rest, &mut r.ppi, |p, item| {
+                p.ts_us = parse_ipfixprobe_time(item.first_chunk::<26>()?, days)?;
+                Some(26)
+            })?;
+            counts.times = n;
+            return Some(used);
+        }
+        Column::Bytes
+        | Column::BytesRev
+        | Column::Packets
+        | Column::PacketsRev
+        | Column::SrcPort
+        | Column::DstPort
+        | Column::Protocol
+        | Column::TcpFlags
+        | Column::TcpFlagsRev => strict_digits(rest, 19)?,
+        Column::Ignored | Column::SrcIp | Column::DstIp | Column::Label | Column::Sni => {
+            return None
+        }
+    };
+    match column {
+        Column::Bytes => r.bytes[0] = value,
+        Column::BytesRev => r.bytes[1] = value,
+        Column::Packets => r.packets[0] = value,
+        Column::PacketsRev => r.packets[1] = value,
+        Column::SrcPort => r.src_port = u16::try_from(value).ok()?,
+        Column::DstPort => r.dst_port = u16::try_from(value).ok()?,
+        Column::Protocol => r.proto = u8::try_from(value).ok()?,
+        Column::TcpFlags => r.tcp_flags[0] = u8::try_from(value).ok()?,
+        Column::TcpFlagsRev => r.tcp_flags[1] = u8::try_from(value).ok()?,
+        _ => return None,
     }
-    let mut rest = items;
-    let mut n = 0;
-    for slot in packets.iter_mut() {
-        let (time, after) = rest.split_first_chunk::<26>()?;
-        slot.ts_us = parse_ipfixprobe_time(time, days)?;
-        n += 1;
-        match next_item(after).ok()? {
-            Some(more) => rest = more,
-            None => return Some(n),
+    Some(used)
+}
+
+/// The decimal digits at the start of `rest` (at least one, at most `max_digits`, which keeps
+/// the value far from overflow) and how many there were.
+#[inline]
+fn strict_digits(rest: &[u8], max_digits: usize) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    let mut used = 0;
+    while let Some(d) = rest.get(used).map(|c| c.wrapping_sub(b'0')) {
+        if d > 9 {
+            break;
+        }
+        if used == max_digits {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+        used += 1;
+    }
+    (used > 0).then_some((v, used))
+}
+
+/// Reads a `[a|b|c]` array at the start of `rest`, each item by `item` (which stores it in its
+/// packet slot and says how many bytes it took); returns the item count and the bytes taken.
+/// `None` for any other shape or for more than [`MAX_PACKETS`] items.
+#[inline]
+fn strict_array(
+    rest: &[u8],
+    packets: &mut [PacketRecord; MAX_PACKETS],
+    mut item: impl FnMut(&mut PacketRecord, &[u8]) -> Option<usize>,
+) -> Option<(usize, usize)> {
+    let mut pos = match rest {
+        [b'[', b']', ..] => return Some((0, 2)),
+        [b'[', ..] => 1,
+        _ => return None,
+    };
+    for (n, slot) in packets.iter_mut().enumerate() {
+        pos += item(slot, rest.get(pos..)?)?;
+        match rest.get(pos) {
+            Some(b'|') => pos += 1,
+            Some(b']') => return Some((n + 1, pos + 1)),
+            _ => return None,
         }
     }
-    Some(n)
+    None
 }
 
 /// Calls `each` with a packet slot and the bytes of each of the first [`MAX_PACKETS`] items of
@@ -719,8 +735,15 @@ mod tests {
         let c = IpfixprobeColumns::from_header(HEADER).unwrap();
         let strict = c.parse(LINE, 2).unwrap();
         // Spaces, empty items, other time shapes and a quoted field all leave the fast path.
-        let loose = "148,439,2021-12-14T16:45:34.924601,2021-12-14 16:45:36.248354Z,2,2,14444,57104,6,24,24,Miner,[ 1||-1|1 ],[24| 16|24],[068|359||1460],[2021-12-14T16:45:34.924|2021-12-14T17:45:36.198+01:00|2021-12-15T00:00:00.0000019]";
+        let loose = "148 ,+439,2021-12-14T16:45:34.924601,2021-12-14 16:45:36.248354Z,2,2,14444,57104,6,24,24,Miner,[ 1||-1|1 ],[24| 16|24],[068|359||1460],[2021-12-14T16:45:34.924|2021-12-14T17:45:36.198+01:00|2021-12-15T00:00:00.0000019]";
         assert_eq!(c.parse(loose, 2).unwrap(), strict);
+        // Longer than the strict parsers read: 20-digit counters, trailing `|`.
+        let wide = LINE
+            .replacen("148,", "18446744073709551615,", 1)
+            .replace("[1|-1|1]", "[1|-1|1|]");
+        let r = c.parse(&wide, 2).unwrap();
+        assert_eq!(r.bytes[0], u64::MAX);
+        assert_eq!(r.packets_info(), strict.packets_info());
         let quoted = LINE.replace(",Miner,", ",\"Miner\",");
         assert_eq!(c.parse(&quoted, 2).unwrap(), strict);
         assert_eq!(

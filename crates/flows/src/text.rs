@@ -89,17 +89,51 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Remembers the last date a time was parsed for: the times of one flow record (first, last and
-/// up to 30 per-packet times) almost always fall on the same day, so the calendar arithmetic
-/// runs once per record rather than once per time.
+/// Remembers the last date (and, for ipfixprobe's fixed format, the last minute) a time was
+/// parsed for: the times of one flow record (first, last and up to 30 per-packet times) almost
+/// always fall on the same day and mostly in a few minutes, so the calendar arithmetic runs
+/// about once per record rather than once per time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DayCache {
     /// The `YYYY-MM-DD` bytes last parsed (a valid date), if any.
     date: Option<[u8; 10]>,
     days: i64,
+    /// The `YYYY-MM-DDTHH:MM` bytes last parsed (valid), if any, packed in one number, and
+    /// their seconds since the epoch.
+    minute: Option<u128>,
+    minute_secs: i64,
 }
 
 impl DayCache {
+    /// Seconds since the epoch at the start of the minute `YYYY-MM-DDTHH:MM`.
+    #[inline]
+    fn minute(&mut self, key: &[u8; 16]) -> Option<i64> {
+        let packed = u128::from_le_bytes(*key);
+        if self.minute == Some(packed) {
+            return Some(self.minute_secs);
+        }
+        self.new_minute(key, packed)
+    }
+
+    /// [`Self::minute`] for a minute not seen last (kept out of line: the common case is a hit).
+    #[cold]
+    #[inline(never)]
+    fn new_minute(&mut self, key: &[u8; 16], packed: u128) -> Option<i64> {
+        let (date, time) = key.split_first_chunk::<10>()?;
+        let &[b'T', h1, h2, b':', m1, m2] = time else {
+            return None;
+        };
+        let days = self.days(date)?;
+        let hour = two_digits(h1, h2)?;
+        let min = two_digits(m1, m2)?;
+        if hour > 23 || min > 59 {
+            return None;
+        }
+        self.minute_secs = days * 86_400 + hour * 3600 + min * 60;
+        self.minute = Some(packed);
+        Some(self.minute_secs)
+    }
+
     #[inline]
     fn days(&mut self, date: &[u8; 10]) -> Option<i64> {
         if self.date.as_ref() == Some(date) {
@@ -190,29 +224,40 @@ pub fn parse_datetime_bytes(b: &[u8], cache: &mut DayCache) -> Option<i64> {
 /// fixed positions; `None` for any other shape (the general parser then decides).
 #[inline]
 pub(crate) fn parse_ipfixprobe_time(b: &[u8; 26], cache: &mut DayCache) -> Option<i64> {
-    if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' {
+    let (key, tail) = b.split_first_chunk::<16>()?;
+    // `:S` then `S.ffffff`: the last eight bytes are read as one number, with the second's
+    // units digit and the dot replaced by leading zeros once the dot is checked.
+    let (&[colon, tens], last) = tail.split_first_chunk::<2>()?;
+    let last = u64::from_le_bytes(*last.first_chunk::<8>()?);
+    if colon != b':' || (last >> 8) as u8 != b'.' {
         return None;
     }
-    let (date, _) = b.split_first_chunk::<10>()?;
-    let days = cache.days(date)?;
-    let hour = two_digits(b[11], b[12])?;
-    let min = two_digits(b[14], b[15])?;
-    let sec = two_digits(b[17], b[18])?;
-    if hour > 23 || min > 59 || sec > 60 {
+    let minute_secs = cache.minute(key)?;
+    let sec = two_digits(tens, last as u8)?;
+    if sec > 60 {
         return None;
     }
-    let mut micros = 0i64;
-    let mut all_digits = true;
-    for &c in &b[20..26] {
-        let d = c.wrapping_sub(b'0');
-        all_digits &= d < 10;
-        micros = micros * 10 + i64::from(d);
-    }
-    if !all_digits {
+    let micros = eight_digits((last & !0xFFFF) | 0x3030)?;
+    (minute_secs + sec)
+        .checked_mul(1_000_000)?
+        .checked_add(micros as i64)
+}
+
+/// Eight ASCII digits read as a little-endian number (so the first digit, the most significant,
+/// is the lowest byte) as their value, all at once; `None` when any byte is not a digit.
+#[inline]
+fn eight_digits(w: u64) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    // Every byte 0x30..=0x3F, and still 0x3_ after adding 6: exactly '0'..='9'.
+    if w & HIGH_NIBBLES != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
         return None;
     }
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec;
-    secs.checked_mul(1_000_000)?.checked_add(micros)
+    // Pairs, then quads, then the whole (the usual SWAR reduction; no byte carries over).
+    let v = w - ZEROS;
+    let v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF)
 }
 
 /// Parses epoch seconds with an optional fraction (`1639500334.924601`) into microseconds.
@@ -380,6 +425,24 @@ mod tests {
                 None,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn eight_digits_at_once() {
+        for n in (0..100_000_000u64).step_by(9_973).chain([99_999_999]) {
+            let text = format!("{n:08}");
+            let bytes: [u8; 8] = text.as_bytes().try_into().unwrap();
+            assert_eq!(eight_digits(u64::from_le_bytes(bytes)), Some(n), "{text}");
+        }
+        for bad in [
+            *b"1234567/",
+            *b"12345:78",
+            *b"a2345678",
+            *b"1234 678",
+            [0xb0; 8],
+        ] {
+            assert_eq!(eight_digits(u64::from_le_bytes(bad)), None, "{bad:?}");
         }
     }
 
