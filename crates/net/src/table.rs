@@ -108,7 +108,9 @@ pub struct TableStats {
 pub struct FlowTable<'d> {
     detectors: &'d [Box<dyn Detector>],
     limits: TableLimits,
-    flows: FxHashMap<FlowKey, FlowEntry>,
+    /// Entries are boxed: the map's buckets (a power of two, up to 8/7 of the flows and twice
+    /// that while it grows) then cost a key and a pointer each instead of a whole entry.
+    flows: FxHashMap<FlowKey, Box<FlowEntry>>,
     last_sweep: Timestamp,
     pub stats: TableStats,
 }
@@ -150,10 +152,11 @@ impl<'d> FlowTable<'d> {
         let key = FlowKey::new(src, dst, pkt.transport);
         let flags = pkt.tcp.map(|t| t.flags).unwrap_or(0);
 
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.limits.max_flows {
-                self.evict_one(ctx, emit);
-            }
+        if self.flows.len() >= self.limits.max_flows && !self.flows.contains_key(&key) {
+            self.evict_one(ctx, emit);
+        }
+        let stats = &mut self.stats;
+        let entry = self.flows.entry(key).or_insert_with(|| {
             // SYN+ACK first: the receiver is the initiator.
             let syn = flags & tcp_flags::SYN != 0;
             let ack = flags & tcp_flags::ACK != 0;
@@ -162,33 +165,27 @@ impl<'d> FlowTable<'d> {
             } else {
                 (src, dst, syn)
             };
-            self.stats.flows += 1;
-            self.flows.insert(
-                key,
-                FlowEntry {
-                    info: FlowInfo {
-                        transport: pkt.transport,
-                        a,
-                        b,
-                        initiator_known: known,
-                        first_seen: ts,
-                        last_seen: ts,
-                        first_packet: number,
-                        stats: [DirStats::default(); 2],
-                        first_packets: Vec::new(),
-                        first_payload: Default::default(),
-                        clock: None,
-                        end: FlowEnd::Open,
-                    },
-                    reasm: [Reassembler::default(), Reassembler::default()],
-                    follow: Following::default(),
-                    fin: [false; 2],
+            stats.flows += 1;
+            Box::new(FlowEntry {
+                info: FlowInfo {
+                    transport: pkt.transport,
+                    a,
+                    b,
+                    initiator_known: known,
+                    first_seen: ts,
+                    last_seen: ts,
+                    first_packet: number,
+                    stats: [DirStats::default(); 2],
+                    first_packets: Vec::new(),
+                    first_payload: Default::default(),
+                    clock: None,
+                    end: FlowEnd::Open,
                 },
-            );
-        }
-        let Some(entry) = self.flows.get_mut(&key) else {
-            return;
-        };
+                reasm: [Reassembler::default(), Reassembler::default()],
+                follow: Following::default(),
+                fin: [false; 2],
+            })
+        });
         let dir = if src == entry.info.a {
             Direction::AtoB
         } else {
@@ -212,7 +209,7 @@ impl<'d> FlowTable<'d> {
                         reasm,
                         follow,
                         ..
-                    } = entry;
+                    } = &mut **entry;
                     let mut lost = missing;
                     let mut gaps = 0;
                     reasm[dir.index()].push(tcp.seq, pkt.payload, &mut |c| match c {
@@ -299,17 +296,19 @@ impl<'d> FlowTable<'d> {
 
     /// Ends every flow (end of input).
     pub fn finish(&mut self, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
-        let mut all: Vec<(FlowKey, FlowEntry)> = self.flows.drain().collect();
-        // Deterministic order for reproducible output.
-        all.sort_by_key(|(_, e)| (e.info.first_packet, e.info.first_seen));
-        for (_, entry) in all {
+        // Only the boxes move; the map's buckets are given back before the flows close.
+        let mut all: Vec<Box<FlowEntry>> = self.flows.drain().map(|(_, e)| e).collect();
+        self.flows = FxHashMap::default();
+        // Deterministic order for reproducible output (a flow's first packet number is unique).
+        all.sort_unstable_by_key(|e| (e.info.first_packet, e.info.first_seen));
+        for entry in all {
             self.close(entry, FlowEnd::EndOfInput, ctx, emit);
         }
     }
 
     fn close(
         &mut self,
-        mut entry: FlowEntry,
+        mut entry: Box<FlowEntry>,
         end: FlowEnd,
         ctx: &mut Context,
         emit: &mut impl FnMut(Finding),
@@ -322,7 +321,7 @@ impl<'d> FlowTable<'d> {
                 reasm,
                 follow,
                 ..
-            } = &mut entry;
+            } = &mut *entry;
             let ts = info.last_seen;
             for dir in [Direction::AtoB, Direction::BtoA] {
                 reasm[dir.index()].flush(&mut |c| match c {
