@@ -18,9 +18,10 @@
 //! assert!(!benign.is_mining());
 //! ```
 
-use serde_json::{Map, Value};
-
+mod json;
 mod shapes;
+
+use json::{Json, Obj};
 
 pub use shapes::{hex_to_f64, is_hex};
 
@@ -58,14 +59,14 @@ pub enum RpcId {
 }
 
 impl RpcId {
-    fn from_value(v: &Value) -> Option<RpcId> {
+    fn from_json(v: &Json<'_>) -> Option<RpcId> {
         match v {
-            Value::Null => Some(RpcId::Null),
-            Value::Number(n) => n
+            Json::Null => Some(RpcId::Null),
+            Json::Number(n) => n
                 .as_i64()
                 .map(RpcId::Number)
                 .or_else(|| Some(RpcId::Text(bounded(&n.to_string())))),
-            Value::String(s) => Some(RpcId::Text(bounded(s))),
+            Json::String(s) => Some(RpcId::Text(bounded(s))),
             _ => None,
         }
     }
@@ -459,22 +460,22 @@ pub fn parse_line(line: &[u8]) -> Result<MiningMessage, MiningParseError> {
     if first != b'{' {
         return Err(MiningParseError::NotObject { first });
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| MiningParseError::Json {
+    let value: Json<'_> = serde_json::from_slice(body).map_err(|e| MiningParseError::Json {
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
     })?;
-    let Value::Object(obj) = value else {
+    let Json::Object(obj) = value else {
         return Err(MiningParseError::NotObject { first });
     };
     Ok(classify(&obj))
 }
 
-fn classify(obj: &Map<String, Value>) -> MiningMessage {
-    let id = obj.get("id").and_then(RpcId::from_value);
-    let jsonrpc = obj.get("jsonrpc").and_then(Value::as_str).map(bounded);
-    let method_name = obj.get("method").and_then(Value::as_str);
-    let worker = obj.get("worker").and_then(Value::as_str).map(bounded);
+fn classify(obj: &Obj<'_>) -> MiningMessage {
+    let id = obj.get("id").and_then(RpcId::from_json);
+    let jsonrpc = obj.get("jsonrpc").and_then(Json::as_str).map(bounded);
+    let method_name = obj.get("method").and_then(Json::as_str);
+    let worker = obj.get("worker").and_then(Json::as_str).map(bounded);
     let has_result = obj.contains_key("result") || obj.contains_key("error");
     let params = obj.get("params");
     // Grin echoes the method in its responses: a result without params is a response.

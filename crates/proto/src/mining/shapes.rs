@@ -1,10 +1,10 @@
 //! Shape checks: which method names and parameter layouts make which [`Payload`].
 
+use super::json::{Json, Obj};
 use super::{
     bounded, CnJob, Hello, Login, Notify, NotifyShape, Payload, Response, ResultShape, RpcError,
     Submit, SubmitShape, Subscribe, MAX_ALGOS,
 };
-use serde_json::{Map, Value};
 
 /// True when `s` (with an optional `0x`) is non-empty hex of `min..=max` digits.
 pub fn is_hex(s: &str, min: usize, max: usize) -> bool {
@@ -31,24 +31,24 @@ pub fn hex_to_f64(s: &str) -> Option<f64> {
     Some(v)
 }
 
-fn arr(params: Option<&Value>) -> Option<&Vec<Value>> {
-    params.and_then(Value::as_array)
+fn arr<'v, 'a>(params: Option<&'v Json<'a>>) -> Option<&'v Vec<Json<'a>>> {
+    params.and_then(Json::as_array)
 }
 
-fn str_at(a: &[Value], i: usize) -> Option<&str> {
-    a.get(i).and_then(Value::as_str)
+fn str_at<'v>(a: &'v [Json<'_>], i: usize) -> Option<&'v str> {
+    a.get(i).and_then(Json::as_str)
 }
 
-fn opt_str(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str).map(bounded)
+fn opt_str(v: Option<&Json>) -> Option<String> {
+    v.and_then(Json::as_str).map(bounded)
 }
 
-fn all_strings(a: &[Value]) -> bool {
-    a.iter().all(Value::is_string)
+fn all_strings(a: &[Json]) -> bool {
+    a.iter().all(Json::is_string)
 }
 
 /// Builds the payload of a message that names a method.
-pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload {
     match method {
         "mining.subscribe" => subscribe(params),
         "mining.authorize" => authorize(params),
@@ -64,20 +64,20 @@ pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Va
             _ => Payload::Unrecognised,
         },
         "mining.set_target" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(t), ..]) if is_hex(t, 8, 64) => Payload::SetTarget {
+            Some([Json::String(t), ..]) if is_hex(t, 8, 64) => Payload::SetTarget {
                 target: bounded(strip0x(t)),
             },
             _ => Payload::Unrecognised,
         },
         "mining.set_extranonce" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(e), rest @ ..]) if is_hex(e, 0, 64) => Payload::SetExtranonce {
+            Some([Json::String(e), rest @ ..]) if is_hex(e, 0, 64) => Payload::SetExtranonce {
                 extranonce1: bounded(e),
-                size: rest.first().and_then(Value::as_u64),
+                size: rest.first().and_then(Json::as_u64),
             },
             _ => Payload::Unrecognised,
         },
         "mining.set_version_mask" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(m)]) if is_hex(m, 1, 8) => Payload::SetVersionMask,
+            Some([Json::String(m)]) if is_hex(m, 1, 8) => Payload::SetVersionMask,
             _ => Payload::Unrecognised,
         },
         "mining.configure"
@@ -102,16 +102,16 @@ pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Va
         "mining.hello" => hello(params),
         "mining.set" => mining_set(params),
         "mining.hashrate" | "eth_submitHashrate" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(h), ..]) if is_hex(h, 1, 32) => Payload::ReportHashrate {
+            Some([Json::String(h), ..]) if is_hex(h, 1, 32) => Payload::ReportHashrate {
                 hashes_per_second: hex_to_f64(h),
             },
             _ => Payload::Unrecognised,
         },
         "eth_submitLogin" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(l), rest @ ..]) if rest.len() <= 2 && !l.is_empty() => {
+            Some([Json::String(l), rest @ ..]) if rest.len() <= 2 && !l.is_empty() => {
                 Payload::EthSubmitLogin {
                     login: bounded(l),
-                    password: rest.first().and_then(Value::as_str).map(bounded),
+                    password: rest.first().and_then(Json::as_str).map(bounded),
                 }
             }
             _ => Payload::Unrecognised,
@@ -122,7 +122,7 @@ pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Va
             _ => Payload::Unrecognised,
         },
         "eth_submitWork" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(n), Value::String(h), Value::String(m), ..])
+            Some([Json::String(n), Json::String(h), Json::String(m), ..])
                 if is_hex(n, 16, 16) && is_hex(h, 64, 64) && is_hex(m, 64, 64) =>
             {
                 Payload::EthSubmitWork
@@ -133,25 +133,23 @@ pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Va
         "job" => job(params, obj),
         "submit" => cn_or_grin_submit(params),
         "keepalived" | "keepalive" => match params {
-            None | Some(Value::Null) => Payload::CnKeepalive,
-            Some(Value::Object(p)) if p.keys().all(|k| k == "id") => Payload::CnKeepalive,
+            None | Some(Json::Null) => Payload::CnKeepalive,
+            Some(Json::Object(p)) if p.keys().all(|k| k == "id") => Payload::CnKeepalive,
             _ => Payload::Unrecognised,
         },
         "getjob" => match params {
-            Some(Value::Object(p)) if p.get("id").is_some_and(Value::is_string) => {
-                Payload::CnGetJob
-            }
+            Some(Json::Object(p)) if p.get("id").is_some_and(Json::is_string) => Payload::CnGetJob,
             _ => Payload::Unrecognised,
         },
         "getjobtemplate" => match params {
-            None | Some(Value::Null) => Payload::GrinGetJobTemplate,
-            Some(Value::Object(p)) if p.is_empty() => Payload::GrinGetJobTemplate,
+            None | Some(Json::Null) => Payload::GrinGetJobTemplate,
+            Some(Json::Object(p)) if p.is_empty() => Payload::GrinGetJobTemplate,
             _ => Payload::Unrecognised,
         },
         "solution" => beam_solution(obj),
         "result" => match obj.get("description") {
-            Some(Value::String(d)) if obj.contains_key("code") => Payload::BeamResult {
-                code: obj.get("code").and_then(Value::as_i64),
+            Some(Json::String(d)) if obj.contains_key("code") => Payload::BeamResult {
+                code: obj.get("code").and_then(Json::as_i64),
                 description: Some(bounded(d)),
             },
             _ => Payload::Unrecognised,
@@ -163,23 +161,22 @@ pub(super) fn request(method: &str, params: Option<&Value>, obj: &Map<String, Va
         },
         "getblocktemplate" => match arr(params).map(Vec::as_slice) {
             // Miners always announce capabilities; a bare call is a node operator's query.
-            Some([Value::Object(o), ..])
-                if o.get("capabilities").is_some_and(Value::is_array)
-                    || o.contains_key("rules") =>
+            Some([Json::Object(o), ..])
+                if o.get("capabilities").is_some_and(Json::is_array) || o.contains_key("rules") =>
             {
                 Payload::GetBlockTemplate
             }
             _ => Payload::Unrecognised,
         },
         "submitblock" => match arr(params).map(Vec::as_slice) {
-            Some([Value::String(b), ..]) if is_hex(b, 160, usize::MAX) => Payload::SubmitBlock,
+            Some([Json::String(b), ..]) if is_hex(b, 160, usize::MAX) => Payload::SubmitBlock,
             _ => Payload::Unrecognised,
         },
         _ => Payload::Unrecognised,
     }
 }
 
-fn subscribe(params: Option<&Value>) -> Payload {
+fn subscribe(params: Option<&Json>) -> Payload {
     let Some(a) = arr(params) else {
         return if params.is_none() {
             Payload::Subscribe(Subscribe::default())
@@ -206,23 +203,23 @@ fn subscribe(params: Option<&Value>) -> Payload {
     Payload::Subscribe(s)
 }
 
-fn authorize(params: Option<&Value>) -> Payload {
+fn authorize(params: Option<&Json>) -> Payload {
     match arr(params).map(Vec::as_slice) {
-        Some([Value::String(l), rest @ ..])
+        Some([Json::String(l), rest @ ..])
             if rest.len() <= 1
                 && !l.is_empty()
                 && rest.iter().all(|v| v.is_string() || v.is_null()) =>
         {
             Payload::Authorize {
                 login: bounded(l),
-                password: rest.first().and_then(Value::as_str).map(bounded),
+                password: rest.first().and_then(Json::as_str).map(bounded),
             }
         }
         _ => Payload::Unrecognised,
     }
 }
 
-fn submit(params: Option<&Value>) -> Payload {
+fn submit(params: Option<&Json>) -> Payload {
     let Some(a) = arr(params) else {
         return Payload::Unrecognised;
     };
@@ -265,12 +262,12 @@ fn submit(params: Option<&Value>) -> Payload {
     })
 }
 
-fn notify(params: Option<&Value>) -> Payload {
+fn notify(params: Option<&Json>) -> Payload {
     let Some(a) = arr(params) else {
         return Payload::Unrecognised;
     };
     let s = |i| str_at(a, i).unwrap_or("");
-    let b = |i: usize| a.get(i).and_then(Value::as_bool);
+    let b = |i: usize| a.get(i).and_then(Json::as_bool);
     let Some(job_id) = str_at(a, 0).map(bounded) else {
         return Payload::Unrecognised;
     };
@@ -278,7 +275,7 @@ fn notify(params: Option<&Value>) -> Payload {
         9 if is_hex(s(1), 64, 64)
             && is_hex(s(2), 2, usize::MAX)
             && is_hex(s(3), 2, usize::MAX)
-            && a.get(4).and_then(Value::as_array).is_some_and(|m| {
+            && a.get(4).and_then(Json::as_array).is_some_and(|m| {
                 m.iter()
                     .all(|x| x.as_str().is_some_and(|h| is_hex(h, 64, 64)))
             })
@@ -306,15 +303,15 @@ fn notify(params: Option<&Value>) -> Payload {
             && is_hex(s(2), 64, 64)
             && is_hex(s(3), 64, 64)
             && b(4).is_some()
-            && a.get(5).is_some_and(Value::is_u64) =>
+            && a.get(5).is_some_and(Json::is_u64) =>
         {
             (NotifyShape::KawPow, b(4), Some(bounded(strip0x(s(3)))))
         }
         3 if a
             .get(1)
-            .and_then(Value::as_array)
-            .is_some_and(|h| h.len() == 4 && h.iter().all(Value::is_u64))
-            && a.get(2).is_some_and(Value::is_u64) =>
+            .and_then(Json::as_array)
+            .is_some_and(|h| h.len() == 4 && h.iter().all(Json::is_u64))
+            && a.get(2).is_some_and(Json::is_u64) =>
         {
             (NotifyShape::Kaspa, None, None)
         }
@@ -329,9 +326,9 @@ fn notify(params: Option<&Value>) -> Payload {
     })
 }
 
-fn hello(params: Option<&Value>) -> Payload {
+fn hello(params: Option<&Json>) -> Payload {
     match params {
-        Some(Value::Object(p)) if p.contains_key("agent") || p.contains_key("proto") => {
+        Some(Json::Object(p)) if p.contains_key("agent") || p.contains_key("proto") => {
             Payload::Hello(Hello {
                 agent: opt_str(p.get("agent")),
                 host: opt_str(p.get("host")),
@@ -344,15 +341,14 @@ fn hello(params: Option<&Value>) -> Payload {
     }
 }
 
-fn mining_set(params: Option<&Value>) -> Payload {
+fn mining_set(params: Option<&Json>) -> Payload {
     match params {
-        Some(Value::Object(p))
+        Some(Json::Object(p))
             if ["epoch", "target", "algo", "extranonce"]
                 .iter()
-                .any(|k| p.contains_key(*k))
-                && p.keys().all(|k| {
-                    ["epoch", "target", "algo", "extranonce", "timeout"].contains(&k.as_str())
-                }) =>
+                .any(|k| p.contains_key(k))
+                && p.keys()
+                    .all(|k| ["epoch", "target", "algo", "extranonce", "timeout"].contains(&k)) =>
         {
             let target = opt_str(p.get("target")).filter(|t| is_hex(t, 1, 64));
             Payload::MiningSet {
@@ -365,10 +361,10 @@ fn mining_set(params: Option<&Value>) -> Payload {
     }
 }
 
-fn login(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+fn login(params: Option<&Json>, obj: &Obj) -> Payload {
     match params {
-        Some(Value::Object(p)) => {
-            let Some(Value::String(l)) = p.get("login") else {
+        Some(Json::Object(p)) => {
+            let Some(Json::String(l)) = p.get("login") else {
                 return Payload::Unrecognised;
             };
             // Mining logins carry "pass" (even if empty); a web login uses other keys.
@@ -377,10 +373,10 @@ fn login(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
             }
             let algos = p
                 .get("algo")
-                .and_then(Value::as_array)
+                .and_then(Json::as_array)
                 .map(|a| {
                     a.iter()
-                        .filter_map(Value::as_str)
+                        .filter_map(Json::as_str)
                         .take(MAX_ALGOS)
                         .map(bounded)
                         .collect()
@@ -395,12 +391,12 @@ fn login(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
             })
         }
         // Beam: `{"method":"login","api_key":"..."}` with no params.
-        None if obj.get("api_key").is_some_and(Value::is_string) => Payload::BeamLogin,
+        None if obj.get("api_key").is_some_and(Json::is_string) => Payload::BeamLogin,
         _ => Payload::Unrecognised,
     }
 }
 
-pub(super) fn cn_job(p: &Map<String, Value>) -> Option<CnJob> {
+pub(super) fn cn_job(p: &Obj) -> Option<CnJob> {
     let blob = p.get("blob")?.as_str()?;
     let job_id = p.get("job_id")?.as_str()?;
     let target = p.get("target")?.as_str()?;
@@ -412,25 +408,25 @@ pub(super) fn cn_job(p: &Map<String, Value>) -> Option<CnJob> {
         blob_hex_len: blob.len(),
         target: bounded(target),
         algo: opt_str(p.get("algo")),
-        height: p.get("height").and_then(Value::as_u64),
+        height: p.get("height").and_then(Json::as_u64),
         seed_hash: opt_str(p.get("seed_hash")).filter(|s| is_hex(s, 64, 64)),
     })
 }
 
-fn job(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
+fn job(params: Option<&Json>, obj: &Obj) -> Payload {
     match params {
-        Some(Value::Object(p)) => {
+        Some(Json::Object(p)) => {
             if let Some(j) = cn_job(p) {
                 return Payload::CnJob(j);
             }
             // Grin: {difficulty, height, job_id, pre_pow}.
             match (p.get("pre_pow"), p.get("job_id"), p.get("height")) {
-                (Some(Value::String(pp)), Some(j), Some(h))
+                (Some(Json::String(pp)), Some(j), Some(h))
                     if is_hex(pp, 64, 4096) && (j.is_u64() || j.is_string()) && h.is_u64() =>
                 {
                     Payload::GrinJob {
                         job_id: bounded(&json_scalar(j)),
-                        difficulty: p.get("difficulty").and_then(Value::as_f64),
+                        difficulty: p.get("difficulty").and_then(Json::as_f64),
                         height: h.as_u64(),
                     }
                 }
@@ -439,10 +435,10 @@ fn job(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
         }
         // Beam: the job's fields sit at the top level.
         None => match (obj.get("input"), obj.get("id")) {
-            (Some(Value::String(input)), Some(id)) if is_hex(input, 64, 64) => Payload::BeamJob {
+            (Some(Json::String(input)), Some(id)) if is_hex(input, 64, 64) => Payload::BeamJob {
                 job_id: bounded(&json_scalar(id)),
-                difficulty: obj.get("difficulty").and_then(Value::as_f64),
-                height: obj.get("height").and_then(Value::as_u64),
+                difficulty: obj.get("difficulty").and_then(Json::as_f64),
+                height: obj.get("height").and_then(Json::as_u64),
             },
             _ => Payload::Unrecognised,
         },
@@ -450,12 +446,12 @@ fn job(params: Option<&Value>, obj: &Map<String, Value>) -> Payload {
     }
 }
 
-fn cn_or_grin_submit(params: Option<&Value>) -> Payload {
-    let Some(Value::Object(p)) = params else {
+fn cn_or_grin_submit(params: Option<&Json>) -> Payload {
+    let Some(Json::Object(p)) = params else {
         return Payload::Unrecognised;
     };
     // CryptoNote: {id, job_id, nonce (8 hex), result (64 hex)(, algo)}.
-    if let (Some(Value::String(j)), Some(Value::String(n)), Some(Value::String(r))) =
+    if let (Some(Json::String(j)), Some(Json::String(n)), Some(Json::String(r))) =
         (p.get("job_id"), p.get("nonce"), p.get("result"))
     {
         if is_hex(n, 8, 16) && is_hex(r, 64, 64) && !j.is_empty() {
@@ -466,10 +462,10 @@ fn cn_or_grin_submit(params: Option<&Value>) -> Payload {
         }
     }
     // Grin: {edge_bits, height, job_id, nonce, pow: [42 numbers]}.
-    if let (Some(j), Some(Value::Array(pow)), Some(n)) =
+    if let (Some(j), Some(Json::Array(pow)), Some(n)) =
         (p.get("job_id"), p.get("pow"), p.get("nonce"))
     {
-        if pow.len() == 42 && pow.iter().all(Value::is_u64) && n.is_u64() {
+        if pow.len() == 42 && pow.iter().all(Json::is_u64) && n.is_u64() {
             return Payload::GrinSubmit {
                 job_id: bounded(&json_scalar(j)),
             };
@@ -478,9 +474,9 @@ fn cn_or_grin_submit(params: Option<&Value>) -> Payload {
     Payload::Unrecognised
 }
 
-fn beam_solution(obj: &Map<String, Value>) -> Payload {
+fn beam_solution(obj: &Obj) -> Payload {
     match (obj.get("id"), obj.get("nonce"), obj.get("output")) {
-        (Some(id), Some(Value::String(n)), Some(Value::String(o)))
+        (Some(id), Some(Json::String(n)), Some(Json::String(o)))
             if is_hex(n, 16, 16) && is_hex(o, 64, 512) =>
         {
             Payload::BeamSolution {
@@ -491,14 +487,14 @@ fn beam_solution(obj: &Map<String, Value>) -> Payload {
     }
 }
 
-fn json_scalar(v: &Value) -> String {
+fn json_scalar(v: &Json) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Json::String(s) => s.to_string(),
         other => other.to_string(),
     }
 }
 
-pub(super) fn response(obj: &Map<String, Value>) -> Response {
+pub(super) fn response(obj: &Obj) -> Response {
     let error = obj.get("error").and_then(rpc_error);
     let result = match obj.get("result") {
         None => ResultShape::Absent,
@@ -507,18 +503,18 @@ pub(super) fn response(obj: &Map<String, Value>) -> Response {
     Response { result, error }
 }
 
-fn rpc_error(v: &Value) -> Option<RpcError> {
+fn rpc_error(v: &Json) -> Option<RpcError> {
     match v {
-        Value::Null => None,
-        Value::Array(a) => Some(RpcError {
-            code: a.first().and_then(Value::as_i64),
+        Json::Null => None,
+        Json::Array(a) => Some(RpcError {
+            code: a.first().and_then(Json::as_i64),
             message: bounded(str_at(a, 1).unwrap_or("")),
         }),
-        Value::Object(o) => Some(RpcError {
-            code: o.get("code").and_then(Value::as_i64),
-            message: bounded(o.get("message").and_then(Value::as_str).unwrap_or("")),
+        Json::Object(o) => Some(RpcError {
+            code: o.get("code").and_then(Json::as_i64),
+            message: bounded(o.get("message").and_then(Json::as_str).unwrap_or("")),
         }),
-        Value::String(s) => Some(RpcError {
+        Json::String(s) => Some(RpcError {
             code: None,
             message: bounded(s),
         }),
@@ -529,18 +525,18 @@ fn rpc_error(v: &Value) -> Option<RpcError> {
     }
 }
 
-fn result_shape(v: &Value) -> ResultShape {
+fn result_shape(v: &Json) -> ResultShape {
     match v {
-        Value::Null => ResultShape::Null,
-        Value::Bool(b) => ResultShape::Bool(*b),
-        Value::String(s) => ResultShape::Text(bounded(s)),
-        Value::Array(a) => array_result(a),
-        Value::Object(o) => object_result(o),
-        Value::Number(_) => ResultShape::Other,
+        Json::Null => ResultShape::Null,
+        Json::Bool(b) => ResultShape::Bool(*b),
+        Json::String(s) => ResultShape::Text(bounded(s)),
+        Json::Array(a) => array_result(a),
+        Json::Object(o) => object_result(o),
+        Json::Number(_) => ResultShape::Other,
     }
 }
 
-fn array_result(a: &[Value]) -> ResultShape {
+fn array_result(a: &[Json]) -> ResultShape {
     // EthProxy work: at least header, seed, target, all 0x-hex of 64 digits.
     if (3..=4).contains(&a.len())
         && a.iter().take(3).all(|v| {
@@ -553,12 +549,12 @@ fn array_result(a: &[Value]) -> ResultShape {
             target: bounded(strip0x(str_at(a, 2).unwrap_or(""))),
         };
     }
-    let subscription_list = |v: &Value| {
+    let subscription_list = |v: &Json| {
         // [["mining.notify","id"],...] or ["mining.notify","id"(, "EthereumStratum/1.0.0")]
-        let pair_ok = |p: &Value| {
+        let pair_ok = |p: &Json| {
             p.as_array().is_some_and(|p| {
                 p.first()
-                    .and_then(Value::as_str)
+                    .and_then(Json::as_str)
                     .is_some_and(|m| m.starts_with("mining."))
             })
         };
@@ -570,7 +566,7 @@ fn array_result(a: &[Value]) -> ResultShape {
     };
     match a {
         // Bitcoin family: [subscriptions, extranonce1, extranonce2_size]
-        [subs, Value::String(e1), size] if subscription_list(subs) && is_hex(e1, 0, 64) => {
+        [subs, Json::String(e1), size] if subscription_list(subs) && is_hex(e1, 0, 64) => {
             ResultShape::Subscribe {
                 extranonce1: Some(bounded(e1)),
                 extranonce2_size: size.as_u64(),
@@ -578,11 +574,11 @@ fn array_result(a: &[Value]) -> ResultShape {
             }
         }
         // EthereumStratum/1.0.0: [["mining.notify","id","EthereumStratum/1.0.0"], extranonce]
-        [subs, Value::String(e1)] if subscription_list(subs) && is_hex(e1, 0, 64) => {
+        [subs, Json::String(e1)] if subscription_list(subs) && is_hex(e1, 0, 64) => {
             let protocol = subs
                 .as_array()
                 .and_then(|s| s.get(2))
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .map(bounded);
             ResultShape::Subscribe {
                 extranonce1: Some(bounded(e1)),
@@ -591,7 +587,7 @@ fn array_result(a: &[Value]) -> ResultShape {
             }
         }
         // Equihash / KawPow: [session_id|null, extranonce1]
-        [sess, Value::String(e1)]
+        [sess, Json::String(e1)]
             if (sess.is_null() || sess.as_str().is_some_and(|s| is_hex(s, 1, 64)))
                 && is_hex(e1, 2, 64) =>
         {
@@ -605,9 +601,9 @@ fn array_result(a: &[Value]) -> ResultShape {
     }
 }
 
-fn object_result(o: &Map<String, Value>) -> ResultShape {
-    if let Some(job) = o.get("job").and_then(Value::as_object) {
-        if let (Some(id), Some(j)) = (o.get("id").and_then(Value::as_str), cn_job(job)) {
+fn object_result(o: &Obj) -> ResultShape {
+    if let Some(job) = o.get("job").and_then(Json::as_object) {
+        if let (Some(id), Some(j)) = (o.get("id").and_then(Json::as_str), cn_job(job)) {
             return ResultShape::CnLogin {
                 session_id: bounded(id),
                 job: Some(j),
@@ -618,13 +614,13 @@ fn object_result(o: &Map<String, Value>) -> ResultShape {
     if let Some(j) = cn_job(o) {
         return ResultShape::CnJob(j);
     }
-    if let Some(Value::String(p)) = o.get("proto") {
+    if let Some(Json::String(p)) = o.get("proto") {
         if p.starts_with("EthereumStratum/") {
             return ResultShape::Hello { proto: bounded(p) };
         }
     }
     match o.get("status") {
-        Some(Value::String(s)) if o.len() <= 2 => ResultShape::CnStatus(bounded(s)),
+        Some(Json::String(s)) if o.len() <= 2 => ResultShape::CnStatus(bounded(s)),
         _ => ResultShape::Other,
     }
 }
