@@ -35,28 +35,49 @@ impl Default for TableLimits {
     }
 }
 
-/// Canonical key: the lower endpoint first, so both directions find the same entry.
+/// Canonical key: the lower endpoint first, so both directions find the same entry. Packed
+/// into 40 bytes of integers (a `SocketAddr` pair is 64 and hashes field by field): the key is
+/// hashed and compared on every packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    pub lo: SocketAddr,
-    pub hi: SocketAddr,
-    pub transport: Transport,
+    lo_ip: u128,
+    hi_ip: u128,
+    /// Lower port << 48 | higher port << 32 | lower is IPv6 << 9 | higher is IPv6 << 8 |
+    /// transport.
+    meta: u64,
 }
 
 impl FlowKey {
     pub fn new(a: SocketAddr, b: SocketAddr, transport: Transport) -> Self {
-        if a <= b {
-            FlowKey {
-                lo: a,
-                hi: b,
-                transport,
+        /// (is IPv6, address, port): IPv4 and IPv6 never compare equal.
+        fn endpoint(s: SocketAddr) -> (bool, u128, u16) {
+            match s {
+                SocketAddr::V4(v) => (false, u128::from(u32::from(*v.ip())), v.port()),
+                SocketAddr::V6(v) => (true, u128::from(*v.ip()), v.port()),
             }
+        }
+        let (ea, eb) = (endpoint(a), endpoint(b));
+        let (lo, hi) = if ea <= eb { (ea, eb) } else { (eb, ea) };
+        let transport_bits = match transport {
+            Transport::Tcp => 0,
+            Transport::Udp => 1,
+        };
+        FlowKey {
+            lo_ip: lo.1,
+            hi_ip: hi.1,
+            meta: u64::from(lo.2) << 48
+                | u64::from(hi.2) << 32
+                | u64::from(lo.0) << 9
+                | u64::from(hi.0) << 8
+                | transport_bits,
+        }
+    }
+
+    pub fn transport(&self) -> Transport {
+        if self.meta & 0xff == 0 {
+            Transport::Tcp
         } else {
-            FlowKey {
-                lo: b,
-                hi: a,
-                transport,
-            }
+            Transport::Udp
         }
     }
 }
@@ -257,20 +278,22 @@ impl<'d> FlowTable<'d> {
     fn sweep(&mut self, now: Timestamp, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
         let tcp = self.limits.tcp_idle_secs * 1_000_000;
         let udp = self.limits.udp_idle_secs * 1_000_000;
-        let idle: Vec<FlowKey> = self
+        let mut idle: Vec<(u64, FlowKey)> = self
             .flows
             .iter()
             .filter(|(k, e)| {
-                let limit = if k.transport == Transport::Tcp {
+                let limit = if k.transport() == Transport::Tcp {
                     tcp
                 } else {
                     udp
                 };
                 now.0.saturating_sub(e.info.last_seen.0) > limit
             })
-            .map(|(k, _)| *k)
+            .map(|(k, e)| (e.info.first_packet, *k))
             .collect();
-        for key in idle {
+        // In the order the flows began, whatever the hash order.
+        idle.sort_unstable_by_key(|(first, _)| *first);
+        for (_, key) in idle {
             if let Some(entry) = self.flows.remove(&key) {
                 self.stats.timed_out += 1;
                 self.close(entry, FlowEnd::IdleTimeout, ctx, emit);
