@@ -1,7 +1,7 @@
 //! Analysis of one capture file: read -> decode -> flow table -> detectors -> findings.
-//! Single-threaded by default; with `threads > 1` a reader thread decodes each packet just far
-//! enough to hash its flow and hands it to one of N workers, each with its own flow table
-//! (flow-hash sharding: both directions of a flow land on the same worker).
+//! Single-threaded by default; with `threads > 1` the reading thread decodes each packet, hashes
+//! its flow and either analyses it itself or hands it to one of `threads - 1` workers, each with
+//! its own flow table (flow-hash sharding: both directions of a flow land on the same thread).
 
 use crate::capture::{CaptureError, CaptureReader, LinkType};
 use crate::decode::{decode, Skip};
@@ -175,17 +175,29 @@ impl Engine {
         emit: &mut dyn FnMut(Finding),
         progress: &mut dyn FnMut(u64),
     ) {
-        let shards = self.options.threads;
+        // The reading thread is also a shard: with N threads, N - 1 workers each take
+        // `WORKER_BUCKETS` of the flow-hash buckets and the reader, which also reads, decodes and
+        // hands over every packet, analyses the one bucket left inline (no copy, no hand-over).
+        // Both directions of a flow land in the same bucket.
+        let workers = self.options.threads.saturating_sub(1).max(1);
+        let buckets = (WORKER_BUCKETS * workers + 1) as u64;
         // One DNS table shared by all shards: answers seen by one inform connections on another.
         let base_ctx = Context::new(self.intel.clone(), "capture", name);
         let dns = base_ctx.dns.clone();
+        let mut own_ctx = Context::new(self.intel.clone(), "capture", name);
+        own_ctx.dns = dns.clone();
+        let mut own_table = FlowTable::new(&self.detectors, self.options.limits.clone());
+        let mut own_found: Vec<Finding> = Vec::new();
         std::thread::scope(|scope| {
             let (found_tx, found_rx) = mpsc::channel::<(Vec<Finding>, TableStats)>();
-            let mut senders = Vec::with_capacity(shards);
-            for _ in 0..shards {
+            // Workers hand emptied batches back, so arenas are allocated once, not per batch.
+            let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
+            let mut senders = Vec::with_capacity(workers);
+            for _ in 0..workers {
                 let (tx, rx) = mpsc::sync_channel::<Batch>(8);
                 senders.push(tx);
                 let found_tx = found_tx.clone();
+                let spare_tx = spare_tx.clone();
                 let detectors = &self.detectors;
                 let limits = self.options.limits.clone();
                 let mut ctx = Context::new(self.intel.clone(), "capture", name);
@@ -193,7 +205,7 @@ impl Engine {
                 scope.spawn(move || {
                     let mut table = FlowTable::new(detectors, limits);
                     let mut out = Vec::new();
-                    for batch in rx {
+                    for mut batch in rx {
                         for p in &batch.packets {
                             let data = &batch.arena[p.start..p.end];
                             if let Ok(d) = decode(p.link, data) {
@@ -204,13 +216,16 @@ impl Engine {
                             let _ =
                                 found_tx.send((std::mem::take(&mut out), TableStats::default()));
                         }
+                        batch.clear();
+                        let _ = spare_tx.send(batch);
                     }
                     table.finish(&mut ctx, &mut |f| out.push(f));
                     let _ = found_tx.send((out, table.stats));
                 });
             }
             drop(found_tx);
-            let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
+            drop(spare_tx);
+            let mut batches: Vec<Batch> = (0..workers).map(|_| Batch::new()).collect();
             loop {
                 let pkt = match reader.next_packet() {
                     Ok(Some(p)) => p,
@@ -224,43 +239,52 @@ impl Engine {
                 report.bytes += pkt.data.len() as u64;
                 report.first_ts.get_or_insert(pkt.ts);
                 report.last_ts = Some(pkt.ts);
-                let shard = match decode(pkt.link, pkt.data) {
-                    Ok(d) => {
-                        report.decoded += 1;
-                        let key = FlowKey::new(
-                            SocketAddr::new(d.src, d.sport),
-                            SocketAddr::new(d.dst, d.dport),
-                            d.transport,
-                        );
-                        let mut h = rustc_hash::FxHasher::default();
-                        key.hash(&mut h);
-                        (h.finish() % shards as u64) as usize
-                    }
+                let d = match decode(pkt.link, pkt.data) {
+                    Ok(d) => d,
                     Err(why) => {
                         report.skip(why);
                         continue;
                     }
                 };
-                let b = &mut batches[shard];
-                b.push(pkt.ts, pkt.number, pkt.link, pkt.data);
-                if b.packets.len() >= 512 || b.arena.len() >= 512 * 1024 {
-                    let full = std::mem::take(b);
-                    if senders[shard].send(full).is_err() {
-                        break;
+                report.decoded += 1;
+                let key = FlowKey::new(
+                    SocketAddr::new(d.src, d.sport),
+                    SocketAddr::new(d.dst, d.dport),
+                    d.transport,
+                );
+                let mut h = rustc_hash::FxHasher::default();
+                key.hash(&mut h);
+                let bucket = h.finish() % buckets;
+                if bucket == 0 {
+                    own_table.packet(pkt.ts, pkt.number, &d, &mut own_ctx, &mut |f| {
+                        own_found.push(f)
+                    });
+                } else {
+                    let worker = ((bucket - 1) / WORKER_BUCKETS as u64) as usize;
+                    let b = &mut batches[worker];
+                    b.push(pkt.ts, pkt.number, pkt.link, pkt.data);
+                    if b.packets.len() >= BATCH_PACKETS || b.arena.len() >= BATCH_BYTES {
+                        let spare = spare_rx.try_recv().unwrap_or_else(|_| Batch::new());
+                        let full = std::mem::replace(b, spare);
+                        if senders[worker].send(full).is_err() {
+                            break;
+                        }
                     }
                 }
                 if report.packets.is_multiple_of(4096) {
                     progress(reader.position());
                 }
             }
-            for (shard, b) in batches.into_iter().enumerate() {
+            for (worker, b) in batches.into_iter().enumerate() {
                 if !b.packets.is_empty() {
-                    let _ = senders[shard].send(b);
+                    let _ = senders[worker].send(b);
                 }
             }
             drop(senders);
+            own_table.finish(&mut own_ctx, &mut |f| own_found.push(f));
+            report.add_table(&own_table.stats);
             progress(reader.position());
-            let mut all = Vec::new();
+            let mut all = std::mem::take(&mut own_found);
             for (found, stats) in found_rx {
                 all.extend(found);
                 report.add_table(&stats);
@@ -276,6 +300,14 @@ impl Engine {
         });
     }
 }
+
+/// Flow-hash buckets per worker thread for each one the reading thread analyses itself: the
+/// reading thread also reads, decodes and copies every packet, which costs about as much as
+/// analysing a third of the traffic (measured on the benchmark capture, docs/benchmarks.md).
+const WORKER_BUCKETS: usize = 3;
+/// A batch is handed to its worker at this many packets or bytes.
+const BATCH_PACKETS: usize = 512;
+const BATCH_BYTES: usize = 512 * 1024;
 
 /// Packets for one shard, copied into one arena.
 #[derive(Default)]
@@ -293,6 +325,19 @@ struct BatchPacket {
 }
 
 impl Batch {
+    /// Room for a full batch plus the largest record, so pushing never reallocates.
+    fn new() -> Self {
+        Batch {
+            arena: Vec::with_capacity(BATCH_BYTES + crate::capture::MAX_SNAPLEN),
+            packets: Vec::with_capacity(BATCH_PACKETS),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.packets.clear();
+    }
+
     fn push(&mut self, ts: Timestamp, number: u64, link: LinkType, data: &[u8]) {
         let start = self.arena.len();
         self.arena.extend_from_slice(data);

@@ -455,7 +455,8 @@ impl Session {
 
     fn on_submit(&mut self, job_id: &str) {
         self.submitted += 1;
-        if !job_id.is_empty() && self.job_ids.iter().any(|j| j == job_id) {
+        // Newest first: shares are nearly always for the latest jobs.
+        if !job_id.is_empty() && self.job_ids.iter().rev().any(|j| j == job_id) {
             self.submits_on_known_job += 1;
         }
     }

@@ -104,22 +104,20 @@ pub struct CaptureReader<R: Read> {
     failed: bool,
 }
 
-impl CaptureReader<std::io::BufReader<std::fs::File>> {
+impl CaptureReader<std::fs::File> {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
         let file = std::fs::File::open(path).map_err(|source| CaptureError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::new(std::io::BufReader::with_capacity(1 << 18, file), path)
+        // No BufReader: the reader keeps its own read-ahead window.
+        Self::new(file, path)
     }
 }
 
 impl<R: Read> CaptureReader<R> {
     pub fn new(reader: R, path: &Path) -> Result<Self, CaptureError> {
-        let mut input = CountingReader {
-            inner: reader,
-            pos: 0,
-        };
+        let mut input = CountingReader::new(reader);
         let mut magic = [0u8; 4];
         let got = input
             .read_full(&mut magic)
@@ -161,16 +159,21 @@ impl<R: Read> CaptureReader<R> {
             return Ok(None);
         }
         let res = match &mut self.format {
-            Format::Pcap(s) => s.next(&mut self.input, &self.path, &mut self.buf),
+            Format::Pcap(s) => s.next(&mut self.input, &self.path),
             Format::PcapNg(s) => s.next(&mut self.input, &self.path, &mut self.buf),
         };
         match res {
             Ok(Some(meta)) => {
                 self.number += 1;
+                let held = if meta.in_window {
+                    &self.input.window
+                } else {
+                    &self.buf
+                };
                 Ok(Some(RawPacket {
                     ts: meta.ts,
                     link: meta.link,
-                    data: &self.buf[meta.start..meta.end],
+                    data: held.get(meta.start..meta.end).unwrap_or_default(),
                     orig_len: meta.orig_len,
                     number: self.number,
                     offset: meta.offset,
@@ -190,44 +193,98 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
-/// Where a record's bytes lie in the reader's buffer.
+/// Where a record's bytes lie: in the input's window (`in_window`) or in the reader's buffer.
 struct RecordMeta {
     ts: Timestamp,
     link: LinkType,
     start: usize,
     end: usize,
+    in_window: bool,
     orig_len: u32,
     offset: u64,
 }
 
+/// Bytes read ahead from the input at a time (and the least the window holds).
+const WINDOW: usize = 1 << 18;
+
+/// The input with its own read-ahead window. Classic pcap records are handed out as slices of
+/// the window, so a packet's bytes are copied once (by the kernel) instead of once more through
+/// a `BufReader` and again into a record buffer.
 struct CountingReader<R> {
     inner: R,
+    /// Bytes consumed so far.
     pos: u64,
+    window: Vec<u8>,
+    /// Unconsumed bytes are `window[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
 }
 
 impl<R: Read> CountingReader<R> {
-    /// Reads until `buf` is full or the stream ends; returns the bytes read.
-    fn read_full(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.inner.read(&mut buf[done..]) {
-                Ok(0) => break,
-                Ok(n) => done += n,
+    fn new(inner: R) -> Self {
+        CountingReader {
+            inner,
+            pos: 0,
+            window: Vec::new(),
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
+    /// Makes at least `need` unconsumed bytes available unless the input ends first. Moves the
+    /// unconsumed tail to the front, which invalidates ranges returned earlier.
+    fn fill(&mut self, need: usize) -> std::io::Result<()> {
+        if self.end - self.start >= need || self.eof {
+            return Ok(());
+        }
+        self.window.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let size = need.max(WINDOW);
+        if self.window.len() < size {
+            self.window.resize(size, 0);
+        }
+        while self.end < need {
+            match self.inner.read(&mut self.window[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         }
-        self.pos += done as u64;
-        Ok(done)
+        Ok(())
+    }
+
+    /// Consumes up to `len` bytes (fewer only at the end of the input) and returns where they
+    /// lie in the window; valid until the next read.
+    fn take(&mut self, len: usize) -> std::io::Result<std::ops::Range<usize>> {
+        self.fill(len)?;
+        let got = len.min(self.end - self.start);
+        let range = self.start..self.start + got;
+        self.start += got;
+        self.pos += got as u64;
+        Ok(range)
+    }
+
+    /// Reads until `buf` is full or the stream ends; returns the bytes read.
+    fn read_full(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let range = self.take(buf.len())?;
+        let got = range.len();
+        buf[..got].copy_from_slice(&self.window[range]);
+        Ok(got)
     }
 
     /// Reads exactly `len` bytes into `buf` (resized), or reports how many were available.
     fn read_into(&mut self, buf: &mut Vec<u8>, len: usize) -> std::io::Result<usize> {
+        let range = self.take(len)?;
         buf.clear();
-        buf.resize(len, 0);
-        let got = self.read_full(buf)?;
-        buf.truncate(got);
-        Ok(got)
+        buf.extend_from_slice(&self.window[range]);
+        Ok(buf.len())
     }
 }
 

@@ -65,7 +65,6 @@ impl PcapState {
         &mut self,
         input: &mut CountingReader<R>,
         path: &Path,
-        buf: &mut Vec<u8>,
     ) -> Result<Option<RecordMeta>, CaptureError> {
         let offset = input.pos;
         let mut hdr = [0u8; 16];
@@ -97,13 +96,13 @@ impl PcapState {
                 what: format!("record length {incl} exceeds the limit of {MAX_SNAPLEN}"),
             });
         }
-        let got = input
-            .read_into(buf, incl)
-            .map_err(|source| CaptureError::Io {
-                path: path.to_path_buf(),
-                offset,
-                source,
-            })?;
+        // The record stays in the input's window: no copy.
+        let range = input.take(incl).map_err(|source| CaptureError::Io {
+            path: path.to_path_buf(),
+            offset,
+            source,
+        })?;
+        let got = range.len();
         if got < incl {
             return Err(CaptureError::Truncated {
                 path: path.to_path_buf(),
@@ -115,10 +114,11 @@ impl PcapState {
         Ok(Some(RecordMeta {
             ts: Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros)),
             link: self.link,
-            start: 0,
-            end: incl,
+            start: range.start,
+            end: range.end,
             orig_len: orig,
             offset,
+            in_window: true,
         }))
     }
 }

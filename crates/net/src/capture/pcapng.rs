@@ -199,6 +199,7 @@ impl PcapNgState {
                         end: 20 + caplen,
                         orig_len,
                         offset,
+                        in_window: false,
                     }));
                 }
                 SPB => {
@@ -220,6 +221,7 @@ impl PcapNgState {
                         end: 4 + caplen,
                         orig_len,
                         offset,
+                        in_window: false,
                     }));
                 }
                 _ => continue,
