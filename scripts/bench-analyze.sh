@@ -7,6 +7,10 @@
 # (../shared/scripts/install-peers.sh). Not a test: timing never decides a test.
 #
 #   scripts/bench-analyze.sh [TARGET_MB]     (default 400)
+#
+# The capture is built once and kept in $BENCH_DIR (default /tmp/minetrace-bench); the binary is
+# taken from $CARGO_TARGET_DIR when set. BASELINE=/path/to/an/older/minetrace also runs that
+# binary (1 and 2 threads) in the same run, for before/after figures on the same machine state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,7 +23,7 @@ for t in suricata ndpiReader tcprewrite mergecap editcap capinfos; do
 done
 
 cargo build --release -q -p minetrace
-mt=$root/target/release/minetrace
+mt=${CARGO_TARGET_DIR:-$root/target}/release/minetrace
 
 big=$work/mixed-${target_mb}MB.pcap
 if [ ! -s "$big" ]; then
@@ -65,6 +69,18 @@ timeit minetrace-1thread "$mt" analyze -q --format jsonl --threads 1 "$big"
 cp "$work/minetrace-1thread.out" "$work/minetrace.jsonl"
 echo "== minetrace (2 threads)"
 timeit minetrace-2threads "$mt" analyze -q --format jsonl --threads 2 "$big"
+
+if [ -n "${BASELINE:-}" ]; then
+  echo "== baseline $BASELINE (1 thread)"
+  timeit baseline-1thread "$BASELINE" analyze -q --format jsonl --threads 1 "$big"
+  echo "== baseline (2 threads)"
+  timeit baseline-2threads "$BASELINE" analyze -q --format jsonl --threads 2 "$big"
+  if cmp -s <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl"); then
+    echo "baseline and minetrace findings: identical (as sets of lines)"
+  else
+    echo "baseline and minetrace findings: DIFFER"
+  fi
+fi
 
 echo "== suricata 7 + ET coin-miner rules (single runmode)"
 rm -rf "$work/suricata"; mkdir -p "$work/suricata"
@@ -123,4 +139,9 @@ c1 = r["minetrace-1thread"][2]
 print(f"throughput (elapsed) vs suricata: {r['suricata'][0]/m1:.1f}x   vs ndpiReader: {r['ndpiReader'][0]/m1:.1f}x")
 print(f"CPU time ratio       vs suricata: {r['suricata'][2]/c1:.1f}x   vs ndpiReader: {r['ndpiReader'][2]/c1:.1f}x")
 print(f"--threads 2 scaling: {m1/r['minetrace-2threads'][0]:.2f}x   minetrace peak RSS: {r['minetrace-1thread'][1]/1024:.1f} MiB")
+if "baseline-1thread" in r:
+    b1 = r["baseline-1thread"]
+    print(f"baseline: {b1[0]:.2f} s elapsed, {b1[2]:.2f} s CPU, peak RSS {b1[1]/1024:.1f} MiB; "
+          f"--threads 2 scaling {b1[0]/r['baseline-2threads'][0]:.2f}x; "
+          f"minetrace vs baseline: {b1[0]/m1:.2f}x elapsed, {b1[2]/c1:.2f}x CPU")
 PY

@@ -13,7 +13,8 @@ use minetrace_intel::DomainMatch;
 use minetrace_proto::dns::{self, DnsError, DnsMessage, RecordData};
 use std::net::{IpAddr, SocketAddr};
 
-const DNS_PORT: u16 = 53;
+/// The port the DNS detector reads (the engine keeps these flows in capture order).
+pub const DNS_PORT: u16 = 53;
 /// Distinct (asker, name) findings kept per flow.
 const MAX_FINDINGS_PER_FLOW: usize = 64;
 /// Addresses kept per finding.

@@ -7,6 +7,7 @@ use crate::capture::{CaptureError, CaptureReader, LinkType};
 use crate::decode::{decode, Skip};
 use crate::table::{FlowKey, FlowTable, TableLimits, TableStats};
 use minetrace_core::{Finding, Timestamp};
+use minetrace_detect::dns::DNS_PORT;
 use minetrace_detect::{Context, Detector};
 use minetrace_intel::Intel;
 use std::collections::BTreeMap;
@@ -254,7 +255,11 @@ impl Engine {
                 );
                 let mut h = rustc_hash::FxHasher::default();
                 key.hash(&mut h);
-                let bucket = h.finish() % buckets;
+                // DNS flows stay on this thread: their answers are learned in capture order,
+                // before any later packet is handed to a worker, so a connection never misses
+                // the answer that preceded it (the workers run behind this thread).
+                let dns = d.sport == DNS_PORT || d.dport == DNS_PORT;
+                let bucket = if dns { 0 } else { h.finish() % buckets };
                 if bucket == 0 {
                     own_table.packet(pkt.ts, pkt.number, &d, &mut own_ctx, &mut |f| {
                         own_found.push(f)
