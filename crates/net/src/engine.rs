@@ -195,7 +195,7 @@ impl Engine {
             let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
             let mut senders = Vec::with_capacity(workers);
             for _ in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Batch>(8);
+                let (tx, rx) = mpsc::sync_channel::<Batch>(BATCHES_QUEUED);
                 senders.push(tx);
                 let found_tx = found_tx.clone();
                 let spare_tx = spare_tx.clone();
@@ -313,6 +313,11 @@ const WORKER_BUCKETS: usize = 3;
 /// A batch is handed to its worker at this many packets or bytes.
 const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 512 * 1024;
+/// Batches queued per worker before the reading thread waits (at most about 24 MiB each). A
+/// capture often holds one heavy session after another, and a session stays on one thread: a
+/// deeper queue lets the other thread work ahead instead of waiting (CPUs used on the benchmark
+/// capture: 1.4 with 8 batches, 1.5 with 32, 1.65 with 128).
+const BATCHES_QUEUED: usize = 32;
 
 /// Packets for one shard, copied into one arena.
 #[derive(Default)]

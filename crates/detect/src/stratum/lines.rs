@@ -41,7 +41,7 @@ impl LineSplitter {
             };
         }
         while !data.is_empty() {
-            let newline = data.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', data);
             match self.mode {
                 Mode::Discard => match newline {
                     Some(i) => {
