@@ -363,6 +363,52 @@ mod tests {
         }
     }
 
+    /// A reader that returns at most `step` bytes per call (pipes and sockets do).
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn records_across_window_refills_and_short_reads_come_out_whole() {
+        // Records of varied sizes, one as large as the snap length limit, so records straddle
+        // the read-ahead window's end many times.
+        let sizes = [1usize, 1500, 60, MAX_SNAPLEN, 9000, 3, WINDOW - 7, 70_000];
+        let payloads: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                let len = sizes[i % sizes.len()];
+                (0..len).map(|j| (i * 31 + j) as u8).collect()
+            })
+            .collect();
+        let records: Vec<(u32, u32, &[u8])> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u32, 0, p.as_slice()))
+            .collect();
+        let file = pcap(false, false, &records);
+        for step in [usize::MAX, 4096, 1000, 7] {
+            let mut r =
+                CaptureReader::new(Trickle { data: &file, step }, Path::new("t.pcap")).unwrap();
+            let mut n = 0;
+            while let Some(p) = r.next_packet().unwrap() {
+                assert_eq!(p.data, payloads[n].as_slice(), "record {n}, step {step}");
+                assert_eq!(p.ts.0, n as i64 * 1_000_000);
+                n += 1;
+            }
+            assert_eq!(n, payloads.len());
+            assert_eq!(r.position(), file.len() as u64);
+        }
+    }
+
     #[test]
     fn truncated_record_names_its_offset() {
         let mut f = pcap(false, false, &[(1, 0, b"abcd"), (2, 0, b"efgh")]);
