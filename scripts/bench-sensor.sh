@@ -6,8 +6,9 @@
 # preloading included), what the sensor counted, the kernel's drops, and the sensor's own CPU
 # time, from which its throughput per core follows. Needs root and tcpreplay.
 #
-#   scripts/bench-sensor.sh [PCAP] [THREADS] [SENDERS]
-#   (defaults: the capture scripts/bench-analyze.sh builds, 1 worker, 2 senders)
+#   [LOOPS=N] scripts/bench-sensor.sh [PCAP] [THREADS] [SENDERS]
+#   (defaults: the capture scripts/bench-analyze.sh builds, 1 worker, 2 senders, 1 loop; with a
+#   small PCAP and LOOPS=N each sender replays it N times, so preloading costs less of the wall time)
 #
 # One tcpreplay on this 2-core machine tops out near 500-800 Mbit/s of this small-packet mix
 # (its per-packet cost includes the veth delivering into the sensor's ring); two reach 1 Gbit/s.
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 pcap=${1:-/tmp/minetrace-bench/mixed-400MB.pcap}
 threads=${2:-1}
 senders=${3:-2}
+loops=${LOOPS:-1}
 [ -s "$pcap" ] || { echo "no $pcap: run scripts/bench-analyze.sh first or name a capture" >&2; exit 2; }
 command -v tcpreplay >/dev/null || { echo "missing tcpreplay" >&2; exit 2; }
 cargo build --release -q -p minetrace
@@ -37,11 +39,11 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sensor=$!
 sleep 1
 cpu_before=$(cpu_ticks "$sensor")
-echo "== $senders x tcpreplay --topspeed -K $(basename "$pcap") into $a; sensor on $b with $threads worker(s)"
+echo "== $senders x tcpreplay --topspeed -K --loop=$loops $(basename "$pcap") into $a; sensor on $b with $threads worker(s)"
 start=$(date +%s.%N)
 pids=()
 for i in $(seq 1 "$senders"); do
-  tcpreplay --topspeed -K -i "$a" "$pcap" > "$out/replay$i.txt" 2>&1 &
+  tcpreplay --topspeed -K --loop="$loops" -i "$a" "$pcap" > "$out/replay$i.txt" 2>&1 &
   pids+=($!)
 done
 wait "${pids[@]}"
