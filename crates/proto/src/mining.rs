@@ -460,7 +460,7 @@ pub fn parse_line(line: &[u8]) -> Result<MiningMessage, MiningParseError> {
     if first != b'{' {
         return Err(MiningParseError::NotObject { first });
     }
-    let value: Json<'_> = serde_json::from_slice(body).map_err(|e| MiningParseError::Json {
+    let value: Json<'_> = json::parse(body).map_err(|e| MiningParseError::Json {
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
@@ -497,14 +497,20 @@ fn classify(obj: &Obj<'_>) -> MiningMessage {
 
 /// Copies a string, cut to [`MAX_FIELD`] bytes on a character boundary.
 pub fn bounded(s: &str) -> String {
+    bounded_str(s).to_string()
+}
+
+/// The first [`MAX_FIELD`] bytes of a string, cut on a character boundary (what [`bounded`]
+/// copies).
+pub fn bounded_str(s: &str) -> &str {
     if s.len() <= MAX_FIELD {
-        return s.to_string();
+        return s;
     }
     let mut end = MAX_FIELD;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_string()
+    &s[..end]
 }
 
 #[cfg(test)]

@@ -127,11 +127,26 @@ pub struct Session {
     reported_hps: Option<f64>,
 }
 
+// `bounded` keeps at most MAX_FIELD bytes, so at most that many characters: cutting to
+// MAX_EVIDENCE characters after it changes nothing, and one copy is enough (this runs on every
+// job of a session).
+const _: () = assert!(MAX_EVIDENCE >= minetrace_proto::mining::MAX_FIELD);
+
 fn cut(s: &str) -> String {
     minetrace_proto::mining::bounded(s)
-        .chars()
-        .take(MAX_EVIDENCE)
-        .collect()
+}
+
+/// Sets `slot` to `cut(s)`, reusing its buffer when it already holds a string.
+fn set_cut(slot: &mut Option<String>, s: &str) {
+    match slot {
+        Some(old) => {
+            if old != minetrace_proto::mining::bounded_str(s) {
+                old.clear();
+                old.push_str(minetrace_proto::mining::bounded_str(s));
+            }
+        }
+        None => *slot = Some(cut(s)),
+    }
 }
 
 impl Session {
@@ -185,7 +200,13 @@ impl Session {
     fn remember_job(&mut self, id: &str) {
         self.jobs += 1;
         if self.job_ids.len() >= MAX_JOBS {
-            self.job_ids.pop_front();
+            // The oldest id's buffer is reused for the newest.
+            if let Some(mut old) = self.job_ids.pop_front() {
+                old.clear();
+                old.push_str(minetrace_proto::mining::bounded_str(id));
+                self.job_ids.push_back(old);
+                return;
+            }
         }
         self.job_ids.push_back(cut(id));
     }
@@ -462,7 +483,7 @@ impl Session {
     }
 
     fn set_target_hashes(&mut self, target: &str) {
-        self.last_target = Some(cut(target));
+        set_cut(&mut self.last_target, target);
         if let Some(h) = hashes_for_target(target) {
             self.current = Some(ShareDifficulty::TargetHashes(h));
         }
@@ -470,13 +491,13 @@ impl Session {
 
     fn on_cn_job(&mut self, j: &minetrace_proto::mining::CnJob) {
         self.remember_job(&j.job_id);
-        self.last_target = Some(cut(&j.target));
+        set_cut(&mut self.last_target, &j.target);
         if let Some(d) = cryptonote_target_to_difficulty(&j.target) {
             self.current = Some(ShareDifficulty::CryptoNote(d as f64));
             self.last_difficulty_shown = Some(d as f64);
         }
         if let Some(a) = &j.algo {
-            self.algorithm = Some(cut(a));
+            set_cut(&mut self.algorithm, a);
         }
     }
 

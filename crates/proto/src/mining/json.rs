@@ -158,6 +158,214 @@ impl fmt::Display for Json<'_> {
     }
 }
 
+/// Parses one JSON text exactly as `serde_json::from_slice::<Json>` does: the same tree, and
+/// for anything the fast reader does not handle, the same call (so the same errors).
+///
+/// Mining lines are plain ASCII: strings without escapes, small integers, few floats. The fast
+/// reader takes only that subset (no escapes, no control or non-ASCII bytes in strings, nesting
+/// under 64, integers that fit `u64`/`i64`) and reads it in one pass without serde's visitor
+/// machinery or a separate UTF-8 check; a number with a fraction or exponent is handed to
+/// serde_json on its own (the same number parser). Whatever else it meets (an escape, a syntax
+/// error, a deep nest) makes it give up, and the whole text goes to serde_json.
+pub(crate) fn parse(text: &[u8]) -> Result<Json<'_>, serde_json::Error> {
+    // One UTF-8 check for the whole line (the fast reader takes only ASCII strings, and slices
+    // of a checked `str` need none of their own).
+    if let Ok(checked) = std::str::from_utf8(text) {
+        let mut r = Fast { s: checked, i: 0 };
+        if let Some(v) = r.value(0) {
+            r.ws();
+            if r.i == text.len() {
+                return Ok(v);
+            }
+        }
+    }
+    serde_json::from_slice(text)
+}
+
+/// Deepest nesting the fast reader takes (serde_json's own limit is 128).
+const FAST_MAX_DEPTH: usize = 64;
+
+struct Fast<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Fast<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.s.as_bytes()
+    }
+
+    fn ws(&mut self) {
+        while let Some(&b) = self.bytes().get(self.i) {
+            if matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.i).copied()
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Json<'a>> {
+        self.ws();
+        match self.peek()? {
+            b'{' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                let mut members = Vec::with_capacity(4);
+                self.ws();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                    return Some(Json::Object(Obj(members)));
+                }
+                loop {
+                    self.ws();
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    self.ws();
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.i += 1;
+                    let v = self.value(depth + 1)?;
+                    members.push((Cow::Borrowed(key), v));
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(Json::Object(Obj(members)));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                if depth >= FAST_MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                let mut items = Vec::with_capacity(8);
+                self.ws();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(Json::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(Json::Array(items));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|s| Json::String(Cow::Borrowed(s))),
+            b't' => self.literal(b"true", Json::Bool(true)),
+            b'f' => self.literal(b"false", Json::Bool(false)),
+            b'n' => self.literal(b"null", Json::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], v: Json<'a>) -> Option<Json<'a>> {
+        if self.bytes().get(self.i..)?.starts_with(word) {
+            self.i += word.len();
+            Some(v)
+        } else {
+            None
+        }
+    }
+
+    /// A string without escapes, control or non-ASCII bytes (the cursor is on its quote).
+    fn string(&mut self) -> Option<&'a str> {
+        let start = self.i + 1;
+        let rest = self.bytes().get(start..)?;
+        let mut n = 0;
+        // Eight bytes at a time: stop at the first quote, backslash, control or non-ASCII byte.
+        while let Some(chunk) = rest.get(n..n + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().ok()?);
+            if special(w) != 0 {
+                break;
+            }
+            n += 8;
+        }
+        loop {
+            let b = *rest.get(n)?;
+            if b == b'"' {
+                break;
+            }
+            if b == b'\\' || !(0x20..0x80).contains(&b) {
+                return None;
+            }
+            n += 1;
+        }
+        self.i = start + n + 1;
+        // Both ends are ASCII bytes, so character boundaries.
+        self.s.get(start..start + n)
+    }
+
+    fn number(&mut self) -> Option<Json<'a>> {
+        let start = self.i;
+        let bytes = self.bytes().get(start..)?;
+        let run = bytes
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .unwrap_or(bytes.len());
+        let lexeme = bytes.get(..run)?;
+        self.i = start + run;
+        let (negative, digits) = match lexeme.split_first() {
+            Some((b'-', d)) => (true, d),
+            _ => (false, lexeme),
+        };
+        // Plain integers of up to 18 digits (no leading zero) fit both u64 and i64; serde_json
+        // reads them as exactly these numbers. "-0" is a float to serde_json: not taken here.
+        if !digits.is_empty()
+            && digits.len() <= 18
+            && digits.iter().all(u8::is_ascii_digit)
+            && (digits[0] != b'0' || digits.len() == 1)
+        {
+            let v = digits
+                .iter()
+                .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+            return match (negative, v) {
+                (false, v) => Some(Json::Number(v.into())),
+                (true, 0) => None,
+                (true, v) => Some(Json::Number((-(v as i64)).into())),
+            };
+        }
+        // Anything else (fractions, exponents, long integers): serde_json's own number reader.
+        match serde_json::from_slice::<Json<'_>>(lexeme) {
+            Ok(Json::Number(n)) => Some(Json::Number(n)),
+            _ => None,
+        }
+    }
+}
+
+/// Nonzero when one of the eight bytes of `w` is a quote, a backslash, below 0x20 or above 0x7f.
+fn special(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = has_zero(w ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
+    // Bytes below 0x20: subtracting 0x20 borrows into the high bit (for bytes under 0x80).
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    quote | backslash | control | (w & HIGH)
+}
+
 impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
@@ -300,6 +508,74 @@ mod tests {
                 _ => panic!("{text}: {ours:?} vs {theirs:?}"),
             }
         }
+    }
+
+    /// The fast reader gives serde_json's tree or serde_json's error, for mining lines and for
+    /// thousands of mutations of them (bytes replaced, cut, doubled).
+    #[test]
+    fn fast_reader_agrees_with_serde_json() {
+        let seeds: [&[u8]; 12] = [
+            br#"{"id":null,"method":"mining.notify","params":["4f2a","00000000deadbeef","01000000010000","ffffffff",["aa","bb"],"20000000","1a0fffff","5f5e1000",true]}"#,
+            br#"{"id":4,"method":"mining.submit","params":["w.1","1f","00000001","5f5e1000","9a8b7c6d"]}"#,
+            br#"{"id":2,"result":true,"error":null}"#,
+            br#"{"id":null,"method":"mining.set_difficulty","params":[0.5]}"#,
+            br#"{"jsonrpc":"2.0","method":"job","params":{"blob":"0707","job_id":"q","target":"b88d0600","height":-12,"big":123456789012345678901,"f":1.5e-3,"n":-0}}"#,
+            br#"{ "id" : 1 , "result" : [ [ "mining.notify" , "ae6812eb4cd7735a302a8a9dd95cf71f" ] , "f8002c90" , 4 ] , "error" : null }"#,
+            "{\"x\":\"caf\u{e9}\",\"y\":\"a\\\"b\",\"z\":\"\\u00e9\"}".as_bytes(),
+            br#"{"a":{},"b":[],"c":[{}],"d":false,"e":-9223372036854775808,"f":18446744073709551615}"#,
+            br#"{"a":1,"a":2}"#,
+            b"{\"t\":\"tab\there\"}",
+            br#"{"id":1,"x":[1,2,]}"#,
+            b"{\"k\":1}  \n",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"{}[]\",:0123456789-+.eE tfnrul\\\x00\x1f\x7f\xc3\xa9\xff ";
+        let mut cases: Vec<Vec<u8>> = seeds.iter().map(|s| s.to_vec()).collect();
+        cases.push(format!("{{\"a\":{}1{}}}", "[".repeat(70), "]".repeat(70)).into_bytes());
+        cases.push(format!("{{\"a\":{}1{}}}", "[".repeat(130), "]".repeat(130)).into_bytes());
+        for seed in seeds {
+            for _ in 0..400 {
+                let mut m = seed.to_vec();
+                for _ in 0..(next() % 3 + 1) {
+                    let pos = (next() as usize) % m.len().max(1);
+                    match next() % 4 {
+                        0 => m[pos] = alphabet[(next() as usize) % alphabet.len()],
+                        1 => m.truncate(pos),
+                        2 => m.insert(pos, alphabet[(next() as usize) % alphabet.len()]),
+                        _ => {
+                            let tail = m[pos..].to_vec();
+                            m.extend_from_slice(&tail);
+                        }
+                    }
+                    if m.is_empty() {
+                        m.push(b'{');
+                    }
+                }
+                cases.push(m);
+            }
+        }
+        // The mining lines themselves take the fast path.
+        for seed in &seeds[..4] {
+            let s = std::str::from_utf8(seed).unwrap();
+            assert!(Fast { s, i: 0 }.value(0).is_some());
+        }
+        let mut fast_ok = 0;
+        for text in &cases {
+            let ours = parse(text).map_err(|e| e.to_string());
+            let theirs = serde_json::from_slice::<Json>(text).map_err(|e| e.to_string());
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
+            if let Ok(v) = &ours {
+                assert_eq!(v.to_string(), theirs.unwrap().to_string());
+                fast_ok += 1;
+            }
+        }
+        assert!(fast_ok > 100, "{fast_ok}");
     }
 
     #[test]
