@@ -39,7 +39,12 @@ pub fn write_hosts(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result
 
 /// Writes one finding as a JSON line.
 pub fn write_jsonl(out: &mut dyn Write, f: &Finding) -> std::io::Result<()> {
-    writeln!(out, "{}", f.to_json_line())
+    if f.id.is_empty() {
+        return writeln!(out, "{}", f.to_json_line());
+    }
+    // The same text as `to_json_line`, without its copy of the finding.
+    let line = serde_json::to_string(f).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    writeln!(out, "{line}")
 }
 
 /// Writes one finding as a Suricata EVE `alert` record, so SIEMs that ingest Suricata can ingest

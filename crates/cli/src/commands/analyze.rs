@@ -9,6 +9,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Findings handed to the output thread at a time.
+const TAIL_BATCH: usize = 64;
+
 /// File name endings taken from directories (files named explicitly are always read).
 const CAPTURE_EXTENSIONS: &[&str] = &["pcap", "pcapng", "cap", "dmp"];
 
@@ -86,8 +89,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         ProgressBar::hidden()
     };
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Not locked for the whole run: findings are written by a second thread while the engine
+    // reads (the buffer writes in large blocks, so locking per block costs nothing).
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
     let mut all: Vec<Finding> = Vec::new();
     let mut errors = 0usize;
     let mut done_bytes = 0u64;
@@ -97,14 +101,58 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        let mut file_findings = Vec::new();
-        let report = engine.analyze_file(file, &mut |f| file_findings.push(f), &mut |pos| {
-            bar.set_position(done_bytes + pos)
+        // Estimates and JSON output run on a second thread as findings arrive, overlapping the
+        // analysis instead of following it; the order of findings is unchanged.
+        let stream = matches!(args.format, Format::Jsonl | Format::Eve);
+        let format = args.format;
+        let (report, tail) = std::thread::scope(|scope| {
+            // Handed over in batches: a wake-up per finding would cost more than the output.
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<Finding>>();
+            let sink = &mut out;
+            let cfg = &estimate_cfg;
+            let tail = scope.spawn(move || -> std::io::Result<Vec<Finding>> {
+                let mut findings = Vec::new();
+                for batch in rx {
+                    for mut f in batch {
+                        crate::estimates::annotate(cfg, std::slice::from_mut(&mut f));
+                        if stream {
+                            write_one(sink, format, &f)?;
+                        }
+                        findings.push(f);
+                    }
+                }
+                // A pool run inside the network shows only across sessions (estimates do not
+                // enter this summary).
+                let mut internal = minetrace_detect::summary::internal_pools(&findings);
+                crate::estimates::annotate(cfg, &mut internal);
+                if stream {
+                    for f in &internal {
+                        write_one(sink, format, f)?;
+                    }
+                }
+                findings.extend(internal);
+                Ok(findings)
+            });
+            let mut batch = Vec::with_capacity(TAIL_BATCH);
+            let report = engine.analyze_file(
+                file,
+                &mut |f| {
+                    batch.push(f);
+                    if batch.len() >= TAIL_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(TAIL_BATCH));
+                        let _ = tx.send(full);
+                    }
+                },
+                &mut |pos| bar.set_position(done_bytes + pos),
+            );
+            let _ = tx.send(batch);
+            drop(tx);
+            let findings = tail
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output thread panicked"));
+            (report, findings)
         });
-        // A pool run inside the network shows only across sessions.
-        let internal = minetrace_detect::summary::internal_pools(&file_findings);
-        file_findings.extend(internal);
-        crate::estimates::annotate(&estimate_cfg, &mut file_findings);
+        let file_findings = tail??;
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         bar.set_position(done_bytes);
         if args.stats {
@@ -143,19 +191,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 uploader = None;
             }
         }
-        match args.format {
-            Format::Jsonl => {
-                for f in &file_findings {
-                    output::write_jsonl(&mut out, f)?;
-                }
-            }
-            Format::Eve => {
-                for f in &file_findings {
-                    output::write_eve(&mut out, f)?;
-                }
-            }
-            Format::Table | Format::Hosts => {}
-        }
         all.extend(file_findings);
     }
     bar.finish_and_clear();
@@ -188,6 +223,14 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         crate::EXIT_FINDINGS
     })
+}
+
+fn write_one(out: &mut dyn Write, format: Format, f: &Finding) -> std::io::Result<()> {
+    match format {
+        Format::Jsonl => output::write_jsonl(out, f),
+        Format::Eve => output::write_eve(out, f),
+        Format::Table | Format::Hosts => Ok(()),
+    }
 }
 
 /// Files named on the command line, and capture files found under directories (sorted).
