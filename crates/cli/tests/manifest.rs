@@ -160,3 +160,54 @@ fn threads_give_the_same_findings_as_one_thread() {
     assert!(!one.is_empty());
     assert_eq!(one, run("2"));
 }
+
+/// TCP connections that never carried payload, to addresses the same capture proves to be pools
+/// (nDPI flags them from its address list): reported at `Low` confidence as connection attempts.
+#[test]
+fn attempts_to_pools_proven_in_the_same_capture_are_reported() {
+    let Some(root) = captures() else { return };
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "mining/bitcoin-mining.pcap",
+            &[
+                "10.0.2.15:50506 113.21.199.11:3333",
+                "10.0.2.15:50512 113.21.199.11:3333",
+            ],
+        ),
+        (
+            "mining/cgminer.g0.pcapng",
+            &[
+                "192.168.1.100:57408 178.217.186.125:3338",
+                "192.168.1.100:57542 52.31.186.94:9500",
+                "192.168.1.100:58075 120.55.29.131:8008",
+            ],
+        ),
+        (
+            "mining/1574720899_9M3tc.pcap",
+            &["10.108.8.154:56751 47.101.30.124:13531"],
+        ),
+    ];
+    for (file, want) in cases {
+        let (_, findings, _) = analyze(&[root.join(file)]);
+        let attempts: Vec<String> = findings
+            .iter()
+            .filter(|f| f["evidence"]["extra"]["connection_attempt"] == true)
+            .map(|f| {
+                assert_eq!(f["confidence"], "low", "{f}");
+                format!(
+                    "{}:{} {}:{}",
+                    f["client"]["ip"].as_str().unwrap_or(""),
+                    f["client"]["port"],
+                    f["server"]["ip"].as_str().unwrap_or(""),
+                    f["server"]["port"]
+                )
+            })
+            .collect();
+        for w in want {
+            assert!(
+                attempts.iter().any(|a| a == w),
+                "{file}: {w} not in {attempts:?}"
+            );
+        }
+    }
+}

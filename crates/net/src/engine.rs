@@ -8,6 +8,7 @@ use crate::decode::{decode, Skip};
 use crate::table::{FlowKey, FlowTable, TableLimits, TableStats};
 use minetrace_core::{Finding, Timestamp};
 use minetrace_detect::dns::DNS_PORT;
+use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector};
 use minetrace_intel::Intel;
 use std::collections::BTreeMap;
@@ -133,8 +134,11 @@ impl Engine {
     ) {
         let mut ctx = Context::new(self.intel.clone(), "capture", name);
         let mut table = FlowTable::new(&self.detectors, self.options.limits.clone());
+        table.collect_attempts();
         let mut findings = 0u64;
+        let mut proven = ProvenPools::default();
         let mut sink = |f: Finding| {
+            proven.observe(&f);
             findings += 1;
             emit(f)
         };
@@ -163,6 +167,11 @@ impl Engine {
             }
         }
         table.finish(&mut ctx, &mut sink);
+        let attempts = table.take_attempts();
+        for f in attempts_to_proven_pools(attempts, &proven, &ctx) {
+            findings += 1;
+            emit(f);
+        }
         progress(reader.position());
         report.add_table(&table.stats);
         report.findings = findings;
@@ -188,9 +197,11 @@ impl Engine {
         let mut own_ctx = Context::new(self.intel.clone(), "capture", name);
         own_ctx.dns = dns.clone();
         let mut own_table = FlowTable::new(&self.detectors, self.options.limits.clone());
+        own_table.collect_attempts();
         let mut own_found: Vec<Finding> = Vec::new();
         std::thread::scope(|scope| {
-            let (found_tx, found_rx) = mpsc::channel::<(Vec<Finding>, TableStats)>();
+            let (found_tx, found_rx) =
+                mpsc::channel::<(Vec<Finding>, TableStats, Vec<ConnectionAttempt>)>();
             // Workers hand emptied batches back, so arenas are allocated once, not per batch.
             let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
             let mut senders = Vec::with_capacity(workers);
@@ -205,6 +216,7 @@ impl Engine {
                 ctx.dns = dns.clone();
                 scope.spawn(move || {
                     let mut table = FlowTable::new(detectors, limits);
+                    table.collect_attempts();
                     let mut out = Vec::new();
                     for mut batch in rx {
                         for p in &batch.packets {
@@ -214,14 +226,18 @@ impl Engine {
                             }
                         }
                         if !out.is_empty() {
-                            let _ =
-                                found_tx.send((std::mem::take(&mut out), TableStats::default()));
+                            let _ = found_tx.send((
+                                std::mem::take(&mut out),
+                                TableStats::default(),
+                                Vec::new(),
+                            ));
                         }
                         batch.clear();
                         let _ = spare_tx.send(batch);
                     }
                     table.finish(&mut ctx, &mut |f| out.push(f));
-                    let _ = found_tx.send((out, table.stats));
+                    let attempts = table.take_attempts();
+                    let _ = found_tx.send((out, table.stats, attempts));
                 });
             }
             drop(found_tx);
@@ -290,10 +306,18 @@ impl Engine {
             report.add_table(&own_table.stats);
             progress(reader.position());
             let mut all = std::mem::take(&mut own_found);
-            for (found, stats) in found_rx {
+            let mut attempts = own_table.take_attempts();
+            for (found, stats, more) in found_rx {
                 all.extend(found);
                 report.add_table(&stats);
+                attempts.extend(more);
             }
+            let mut proven = ProvenPools::default();
+            for f in &all {
+                proven.observe(f);
+            }
+            let extra = attempts_to_proven_pools(attempts, &proven, &own_ctx);
+            all.extend(extra);
             // Deterministic order whatever the scheduling.
             all.sort_by(|a, b| {
                 (a.source.packet, &a.detector, &a.id).cmp(&(b.source.packet, &b.detector, &b.id))
@@ -304,6 +328,22 @@ impl Engine {
             }
         });
     }
+}
+
+/// Findings for the payload-less connections whose server the input proved a pool (sorted by
+/// first packet, so threads and one thread agree).
+fn attempts_to_proven_pools(
+    attempts: Vec<ConnectionAttempt>,
+    proven: &ProvenPools,
+    ctx: &Context,
+) -> Vec<Finding> {
+    minetrace_detect::endpoint::attempt_findings(attempts, proven, ctx)
+        .into_iter()
+        .map(|(p, mut f)| {
+            crate::table::stamp_attempt(&mut f, p, ctx);
+            f
+        })
+        .collect()
 }
 
 /// Flow-hash buckets per worker thread for each one the reading thread analyses itself: the

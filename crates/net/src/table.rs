@@ -4,6 +4,7 @@
 use crate::decode::{tcp_flags, Decoded};
 use crate::reassembly::{Chunk, Reassembler};
 use minetrace_core::{Confidence, Finding, Timestamp};
+use minetrace_detect::endpoint::ConnectionAttempt;
 use minetrace_detect::{
     Context, Detector, DirStats, Direction, FlowDetector, FlowEnd, FlowInfo, PacketInfo,
     PayloadHint, Progress, Transport, FIRST_PACKETS,
@@ -134,7 +135,13 @@ pub struct FlowTable<'d> {
     flows: FxHashMap<FlowKey, Box<FlowEntry>>,
     last_sweep: Timestamp,
     pub stats: TableStats,
+    /// Connections that never carried payload, kept for the end of the input (when enabled).
+    attempts: Option<Vec<ConnectionAttempt>>,
 }
+
+/// Most payload-less connections kept per table until the end of the input (about 100 bytes
+/// each); later ones are dropped.
+pub const MAX_ATTEMPTS: usize = 65_536;
 
 impl<'d> FlowTable<'d> {
     pub fn new(detectors: &'d [Box<dyn Detector>], limits: TableLimits) -> Self {
@@ -144,7 +151,22 @@ impl<'d> FlowTable<'d> {
             flows: FxHashMap::default(),
             last_sweep: Timestamp(i64::MIN),
             stats: TableStats::default(),
+            attempts: None,
         }
+    }
+
+    /// Keeps the connections that never carried payload ([`ConnectionAttempt`]) for
+    /// [`FlowTable::take_attempts`] (capture files: judged once the whole input is read).
+    pub fn collect_attempts(&mut self) {
+        self.attempts.get_or_insert_with(Vec::new);
+    }
+
+    /// The payload-less connections kept so far, in the order they closed.
+    pub fn take_attempts(&mut self) -> Vec<ConnectionAttempt> {
+        self.attempts
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -364,6 +386,13 @@ impl<'d> FlowTable<'d> {
             }
         }
         findings.extend(extra);
+        if let Some(attempts) = self.attempts.as_mut() {
+            if attempts.len() < MAX_ATTEMPTS
+                && !findings.iter().any(|f| f.confidence >= Confidence::Medium)
+            {
+                attempts.extend(ConnectionAttempt::from_flow(&entry.info));
+            }
+        }
         report(findings, &entry.info, ctx, emit);
     }
 
@@ -401,6 +430,15 @@ impl<'d> FlowTable<'d> {
             report(findings, &info, ctx, emit);
         }
     }
+}
+
+/// Stamps source, packet, transport and id on a connection-attempt finding (the one kind of
+/// `Low` finding the engine reports: its address is proven a pool in the same input).
+pub(crate) fn stamp_attempt(f: &mut Finding, first_packet: u64, ctx: &Context) {
+    f.source = ctx.source.clone();
+    f.source.packet = Some(first_packet);
+    f.transport = Some("tcp".to_string());
+    f.assign_id();
 }
 
 /// Stamps the flow's source and id on findings and hands on those above the `Low` hint level.
