@@ -189,6 +189,82 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// An endpoint written as its `Display` does (`1.2.3.4:5`, `[2001:db8::1]:5`) into a buffer on
+/// the stack, for hashing it without a `String`.
+struct EndpointText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for EndpointText {
+    fn default() -> Self {
+        EndpointText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl EndpointText {
+    fn write(&mut self, e: &Endpoint) {
+        match e.ip {
+            IpAddr::V4(ip) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.push(b'.');
+                    }
+                    self.number(octet.into());
+                }
+                self.push(b':');
+                self.number(e.port.into());
+            }
+            // At most `[` + 45 + `]:65535`, 53 bytes: it fits, so the write cannot fail.
+            IpAddr::V6(_) => {
+                let _ = std::fmt::Write::write_fmt(self, format_args!("{e}"));
+            }
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// Decimal, as `{}` writes it.
+    fn number(&mut self, v: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = 0;
+        let mut v = v;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for &d in digits[..n].iter().rev() {
+            self.push(d);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&self.buf)
+    }
+}
+
+impl std::fmt::Write for EndpointText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// The input a finding came from, precise enough to go back to it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SourceRef {
@@ -424,7 +500,10 @@ impl Finding {
         h.update(self.source.name.as_bytes());
         h.update([0]);
         for e in [&self.client, &self.server].into_iter().flatten() {
-            h.update(e.to_string().as_bytes());
+            // The bytes of `e.to_string()`, written on the stack.
+            let mut text = EndpointText::default();
+            text.write(e);
+            h.update(text.as_bytes());
             h.update([0]);
         }
         if let Some(p) = &self.evidence.process {
@@ -439,7 +518,15 @@ impl Finding {
             h.update([0]);
         }
         h.update(self.first_seen.0.to_le_bytes());
-        self.id = hex::encode(&h.finalize()[..16]);
+        // Lower-case hex of the first 16 bytes (as `hex::encode`).
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = h.finalize();
+        let mut id = String::with_capacity(32);
+        for &b in digest.iter().take(16) {
+            id.push(char::from(HEX[usize::from(b >> 4)]));
+            id.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        self.id = id;
     }
 
     pub fn to_json_line(&self) -> String {
@@ -485,6 +572,83 @@ mod tests {
         b.client = Some("10.0.0.2:5000".parse::<SocketAddr>().unwrap().into());
         b.assign_id();
         assert_ne!(a.id, b.id);
+    }
+
+    #[test]
+    fn endpoints_hash_as_their_display_text() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut addrs: Vec<IpAddr> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.0.1",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "2001:db8:0:0:1:0:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "64:ff9b::c000:221",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        for _ in 0..2000 {
+            let v = next();
+            addrs.push(IpAddr::V4((v as u32).into()));
+            let mut segs = [0u16; 8];
+            for (i, s) in segs.iter_mut().enumerate() {
+                // Zero runs of every length, so `::` lands everywhere.
+                *s = if (v >> (i + 32)) & 1 == 0 {
+                    0
+                } else {
+                    next() as u16
+                };
+            }
+            addrs.push(IpAddr::V6(segs.into()));
+        }
+        for (i, ip) in addrs.into_iter().enumerate() {
+            for port in [0, 7, 443, 65535, i as u16] {
+                let e = Endpoint { ip, port };
+                let mut text = EndpointText::default();
+                text.write(&e);
+                assert_eq!(text.as_bytes(), e.to_string().as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_the_documented_hash() {
+        // The id scheme, spelled out with strings: detector, source kind and name, each
+        // endpoint's text, each followed by a zero byte, then first_seen (little-endian).
+        let mut f = Finding::new(
+            "behavioural",
+            FindingKind::Network,
+            Timestamp(1_639_500_334_924_601),
+        );
+        f.source.kind = "flows".into();
+        f.source.name = "x.csv".into();
+        f.client = Some("10.0.0.5:57104".parse::<SocketAddr>().unwrap().into());
+        f.server = Some("[2001:db8::7]:14444".parse::<SocketAddr>().unwrap().into());
+        f.assign_id();
+        let mut h = Sha256::new();
+        for part in [
+            "behavioural",
+            "flows",
+            "x.csv",
+            "10.0.0.5:57104",
+            "[2001:db8::7]:14444",
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(1_639_500_334_924_601i64.to_le_bytes());
+        assert_eq!(f.id, hex::encode(&h.finalize()[..16]));
     }
 
     #[test]

@@ -158,21 +158,25 @@ pub struct Verdict {
 
 /// Computes the features of a shape; `None` when fewer than two payload packets are known (no
 /// shape to judge).
+///
+/// One pass over the packets, nothing on the heap: this runs for every flow record.
 pub fn features(shape: &Shape<'_>) -> Option<Features> {
     let pkts = shape.packets.get(..SHAPE_PACKETS).unwrap_or(shape.packets);
-    let n = pkts.iter().filter(|p| p.payload_len > 0).count();
-    if n < 2 {
-        return None;
-    }
+    let mut n = 0usize;
     let mut psh = 0usize;
     let mut sum = 0u64;
     let mut bulk = 0usize;
     let mut server = 0usize;
     let mut server_sum = 0u64;
     let mut pushes = 0usize;
-    let mut push_times: [i64; SHAPE_PACKETS] = [0; SHAPE_PACKETS];
+    // Gaps between consecutive unsolicited server pushes (at most SHAPE_PACKETS - 1).
+    let mut gaps = [0f64; SHAPE_PACKETS];
+    let mut last_push: i64 = 0;
     let mut prev: Option<&ShapePacket> = None;
+    let mut first_client: Option<&ShapePacket> = None;
+    let mut first_server: Option<&ShapePacket> = None;
     for p in pkts.iter().filter(|p| p.payload_len > 0) {
+        n += 1;
         if p.tcp_flags & 0x08 != 0 {
             psh += 1;
         }
@@ -181,6 +185,7 @@ pub fn features(shape: &Shape<'_>) -> Option<Features> {
             bulk += 1;
         }
         if p.from_server {
+            first_server = first_server.or(Some(p));
             server += 1;
             server_sum += u64::from(p.payload_len);
             let pushed = match prev {
@@ -190,17 +195,23 @@ pub fn features(shape: &Shape<'_>) -> Option<Features> {
                 None => false,
             };
             if pushed && pushes < SHAPE_PACKETS {
-                push_times[pushes] = p.ts_us;
+                if pushes > 0 {
+                    gaps[pushes - 1] = (p.ts_us.saturating_sub(last_push)) as f64 / 1e6;
+                }
+                last_push = p.ts_us;
                 pushes += 1;
             }
+        } else {
+            first_client = first_client.or(Some(p));
         }
         prev = Some(p);
     }
-    let mut gaps: Vec<f64> = push_times[..pushes]
-        .windows(2)
-        .map(|w| (w[1].saturating_sub(w[0])) as f64 / 1e6)
-        .collect();
-    gaps.sort_by(|a, b| a.total_cmp(b));
+    if n < 2 {
+        return None;
+    }
+    let gaps = &mut gaps[..pushes.saturating_sub(1)];
+    // Equal values under total_cmp are the same bits, so an unstable sort finds the same median.
+    gaps.sort_unstable_by(|a, b| a.total_cmp(b));
     let median_push_gap = gaps.get(gaps.len() / 2).copied();
     let client = n - server;
     let duration = shape.duration_secs.max(0.001);
@@ -208,9 +219,6 @@ pub fn features(shape: &Shape<'_>) -> Option<Features> {
         .packets_up
         .saturating_add(shape.packets_down)
         .max(n as u64);
-    let payloads: Vec<&ShapePacket> = pkts.iter().filter(|p| p.payload_len > 0).collect();
-    let first_client = payloads.iter().find(|p| !p.from_server);
-    let first_server = payloads.iter().find(|p| p.from_server);
     let sv2_noise_shape = matches!(
         (first_client, first_server),
         (Some(c), Some(s)) if c.payload_len == 64 && matches!(s.payload_len, 234 | 170) && c.ts_us <= s.ts_us
@@ -266,38 +274,29 @@ fn weighted(f: &Features) -> [f64; 8] {
 }
 
 /// Judges a flow from its features and indicators.
+///
+/// The reasons are written with [`Reason`] (fixed-precision numbers without the general
+/// formatting machinery, the same text as `format!("{:.1}")` and friends): a flagged flow
+/// record pays for them, and on a busy link many are flagged.
 pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
     let parts = weighted(f);
     let shape_score = BIAS + parts[..7].iter().sum::<f64>();
     let mut score = shape_score + parts[7];
-    let mut reasons = Vec::new();
-    if let Some(domain) = &ind.pool_domain {
+    if ind.pool_domain.is_some() {
         score += POOL_DOMAIN_LOG_ODDS;
-        reasons.push(format!(
-            "the server's name {} falls under the pool domain {domain}",
-            ind.pool_name.as_deref().unwrap_or(domain)
-        ));
     }
     if f.sv2_noise_shape {
         score += SV2_NOISE_LOG_ODDS;
-        reasons.push(
-            "the first exchange has the Stratum V2 Noise handshake sizes (64 B from the client, 234/170 B back)"
-                .to_string(),
-        );
     }
     let job_pushes = f.server_pushes >= 3
         && f.median_push_gap
             .is_some_and(|g| JOB_PUSH_GAP_SECS.contains(&g));
-    if ind.tls_without_sni && !matches!(server_port, 443 | 8443) {
+    let tls_other_port = ind.tls_without_sni && !matches!(server_port, 443 | 8443);
+    let tls_web_port = !tls_other_port && ind.tls_without_sni && job_pushes;
+    if tls_other_port {
         score += TLS_NO_SNI_LOG_ODDS;
-        reasons.push(format!(
-            "TLS without a server name to port {server_port} (xmrig's TLS mode sends no SNI)"
-        ));
-    } else if ind.tls_without_sni && job_pushes {
+    } else if tls_web_port {
         score += TLS_NO_SNI_WEB_PORT_LOG_ODDS;
-        reasons.push(format!(
-            "TLS without a server name to port {server_port} while the server pushes at job intervals (xmrig's TLS mode sends no SNI)"
-        ));
     }
     let message_like = f.psh_share >= MIN_PSH_SHARE && f.bulk_share <= MAX_BULK_SHARE;
     // Pools push jobs unasked; a flow long enough to show pushes but showing none is polling
@@ -305,49 +304,116 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
     let pushes_or_too_short =
         f.server_pushes > 0 || f.payload_packets < MIN_PAYLOADS_FOR_PUSH_CHECK;
     let mining = score > THRESHOLD && message_like && pushes_or_too_short;
+
+    // Reasons, strongest first: the verdict (when mining), the indicators, then the shape.
+    let mut reasons = Vec::with_capacity(if mining { 10 } else { 0 });
     if mining {
-        reasons.insert(
-            0,
-            format!(
-                "traffic shape of a mining session (score {score:.1}, shape alone {shape_score:.1}; reported above {THRESHOLD:.1})"
-            ),
+        reasons.push(
+            Reason::with_capacity(96)
+                .s("traffic shape of a mining session (score ")
+                .fixed(score, 1)
+                .s(", shape alone ")
+                .fixed(shape_score, 1)
+                .s("; reported above ")
+                .fixed(THRESHOLD, 1)
+                .s(")")
+                .done(),
         );
-        reasons.push(format!(
-            "{:.0}% of {} payload packets carry PSH (one message per segment)",
-            f.psh_share * 100.0,
-            f.payload_packets
-        ));
-        reasons.push(format!(
-            "small messages: mean payload {:.0} B (server {:.0} B, client {:.0} B), {:.0}% bulk-size segments",
-            f.mean_payload,
-            f.mean_server_payload,
-            f.mean_client_payload,
-            f.bulk_share * 100.0
-        ));
-        reasons.push(format!(
-            "the server sent {:.0}% of payload packets and {:.1}x the client's bytes",
-            f.server_share * 100.0,
-            (-f.ln_up_down).exp()
-        ));
+    }
+    if let Some(domain) = &ind.pool_domain {
+        reasons.push(
+            Reason::with_capacity(96)
+                .s("the server's name ")
+                .s(ind.pool_name.as_deref().unwrap_or(domain))
+                .s(" falls under the pool domain ")
+                .s(domain)
+                .done(),
+        );
+    }
+    if f.sv2_noise_shape {
+        reasons.push(
+            "the first exchange has the Stratum V2 Noise handshake sizes (64 B from the client, 234/170 B back)"
+                .to_string(),
+        );
+    }
+    if tls_other_port {
+        reasons.push(
+            Reason::with_capacity(80)
+                .s("TLS without a server name to port ")
+                .u(server_port.into())
+                .s(" (xmrig's TLS mode sends no SNI)")
+                .done(),
+        );
+    } else if tls_web_port {
+        reasons.push(
+            Reason::with_capacity(128)
+                .s("TLS without a server name to port ")
+                .u(server_port.into())
+                .s(" while the server pushes at job intervals (xmrig's TLS mode sends no SNI)")
+                .done(),
+        );
+    }
+    if mining {
+        reasons.push(
+            Reason::with_capacity(72)
+                .fixed(f.psh_share * 100.0, 0)
+                .s("% of ")
+                .u(f.payload_packets as u64)
+                .s(" payload packets carry PSH (one message per segment)")
+                .done(),
+        );
+        reasons.push(
+            Reason::with_capacity(96)
+                .s("small messages: mean payload ")
+                .fixed(f.mean_payload, 0)
+                .s(" B (server ")
+                .fixed(f.mean_server_payload, 0)
+                .s(" B, client ")
+                .fixed(f.mean_client_payload, 0)
+                .s(" B), ")
+                .fixed(f.bulk_share * 100.0, 0)
+                .s("% bulk-size segments")
+                .done(),
+        );
+        reasons.push(
+            Reason::with_capacity(80)
+                .s("the server sent ")
+                .fixed(f.server_share * 100.0, 0)
+                .s("% of payload packets and ")
+                .fixed((-f.ln_up_down).exp(), 1)
+                .s("x the client's bytes")
+                .done(),
+        );
         if f.server_pushes > 0 {
-            let gap = f
-                .median_push_gap
-                .map(|g| format!(", median {g:.1} s apart"))
-                .unwrap_or_default();
-            reasons.push(format!(
-                "{} unsolicited server pushes (job-like){gap}; {} client messages (submit-like)",
-                f.server_pushes, f.client_payloads
-            ));
+            let mut r = Reason::with_capacity(112)
+                .u(f.server_pushes as u64)
+                .s(" unsolicited server pushes (job-like)");
+            if let Some(g) = f.median_push_gap {
+                r = r.s(", median ").fixed(g, 1).s(" s apart");
+            }
+            reasons.push(
+                r.s("; ")
+                    .u(f.client_payloads as u64)
+                    .s(" client messages (submit-like)")
+                    .done(),
+            );
         }
-        reasons.push(format!(
-            "{:.1} packets/s over {:.0} s",
-            f.ln_packet_rate.exp(),
-            f.ln_duration.exp()
-        ));
+        reasons.push(
+            Reason::with_capacity(40)
+                .fixed(f.ln_packet_rate.exp(), 1)
+                .s(" packets/s over ")
+                .fixed(f.ln_duration.exp(), 0)
+                .s(" s")
+                .done(),
+        );
         if f.pool_port > 0.0 {
-            reasons.push(format!(
-                "port {server_port} is a customary pool port (a hint, never enough alone)"
-            ));
+            reasons.push(
+                Reason::with_capacity(72)
+                    .s("port ")
+                    .u(server_port.into())
+                    .s(" is a customary pool port (a hint, never enough alone)")
+                    .done(),
+            );
         }
     }
     reasons.truncate(16);
@@ -357,6 +423,117 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
         mining,
         reasons,
     }
+}
+
+/// One reason being written: text, integers and fixed-precision numbers appended to one buffer,
+/// checked as UTF-8 once at the end.
+struct Reason(Vec<u8>);
+
+impl Reason {
+    #[inline]
+    fn with_capacity(capacity: usize) -> Self {
+        Reason(Vec::with_capacity(capacity))
+    }
+    #[inline]
+    fn s(mut self, text: &str) -> Self {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+    #[inline]
+    fn u(mut self, v: u64) -> Self {
+        push_u64(&mut self.0, v);
+        self
+    }
+    #[inline]
+    fn fixed(mut self, v: f64, decimals: u32) -> Self {
+        push_fixed(&mut self.0, v, decimals);
+        self
+    }
+    fn done(self) -> String {
+        // Only text and ASCII digits went in, so this never replaces anything.
+        String::from_utf8(self.0)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// Appends `v` in decimal (as `{}` writes it).
+fn push_u64(out: &mut Vec<u8>, v: u64) {
+    if v < 10 {
+        out.push(b'0' + v as u8);
+        return;
+    }
+    if v < 100 {
+        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = v;
+    while v > 0 {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+}
+
+/// Appends `v` with `decimals` (0 to 3) digits after the point, exactly as `format!("{v:.N}")`
+/// writes it: the exact binary value rounded to nearest, ties to even, a minus sign for every
+/// negative value (`-0.0` included).
+///
+/// `v * 10^N` is computed in floating point, so its rounding could only change the result
+/// when the product lies within a few units in the last place of a tie; those values, and any
+/// that are not finite or too large for an exact integer, are left to the standard formatter.
+fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
+    const SCALE: [u64; 4] = [1, 10, 100, 1000];
+    let Some(&scale) = SCALE.get(decimals as usize) else {
+        return std_fixed(out, v, decimals);
+    };
+    let scaled = v.abs() * scale as f64;
+    // Also false for NaN.
+    if !(scaled < 1e15) {
+        return std_fixed(out, v, decimals);
+    }
+    // Truncation is the floor for a non-negative value; both are below 2^53, so the
+    // fraction is exact.
+    let mut n = scaled as u64;
+    let frac = scaled - n as f64;
+    if decimals == 0 {
+        // No product was taken: `scaled` is `|v|` itself, so a tie is an exact tie.
+        if frac > 0.5 || (frac == 0.5 && n % 2 == 1) {
+            n += 1;
+        }
+    } else {
+        let margin = scaled * (4.0 * f64::EPSILON) + f64::MIN_POSITIVE;
+        if (frac - 0.5).abs() <= margin {
+            return std_fixed(out, v, decimals);
+        }
+        if frac > 0.5 {
+            n += 1;
+        }
+    }
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    push_u64(out, n / scale);
+    if decimals > 0 {
+        out.push(b'.');
+        // The fraction's digits, leading zeros included.
+        let mut rest = n % scale;
+        let mut digits = [b'0'; 3];
+        for d in digits.iter_mut().take(decimals as usize).rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(digits.get(..decimals as usize).unwrap_or_default());
+    }
+}
+
+/// The standard formatter, for the values [`push_fixed`] does not write itself.
+#[cold]
+fn std_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
+    use std::io::Write;
+    let _ = write!(out, "{v:.*}", decimals as usize);
 }
 
 /// The behavioural detector over packet flows: judges every TCP flow at its end, unless another
@@ -498,6 +675,30 @@ pub fn finding(
     verdict: &Verdict,
     ind: &Indicators,
 ) -> Finding {
+    into_finding(
+        client,
+        server,
+        transport,
+        first_seen,
+        last_seen,
+        feats,
+        verdict.clone(),
+        ind,
+    )
+}
+
+/// [`finding`] taking the verdict, whose reasons move into the finding instead of being copied.
+#[allow(clippy::too_many_arguments)]
+pub fn into_finding(
+    client: minetrace_core::Endpoint,
+    server: minetrace_core::Endpoint,
+    transport: &str,
+    first_seen: Timestamp,
+    last_seen: Timestamp,
+    feats: &Features,
+    verdict: Verdict,
+    ind: &Indicators,
+) -> Finding {
     let mut f = Finding::new("behavioural", FindingKind::Network, first_seen);
     f.last_seen = last_seen.max(first_seen);
     f.dialect = Some(Dialect::Behavioural);
@@ -506,22 +707,27 @@ pub fn finding(
     f.client = Some(client);
     f.server = Some(server);
     f.transport = Some(transport.to_string());
-    for r in &verdict.reasons {
-        f.reason(r.clone());
-    }
+    // What `Finding::reason` would keep of them, one by one.
+    f.reasons = verdict.reasons;
+    f.reasons.truncate(MAX_FINDING_REASONS);
     f.evidence.pool_host = ind.pool_name.clone();
+    // Inserted in descending key order, so each insert compares with one key only (the map
+    // is sorted by key whatever the order of inserts).
     let extra = &mut f.evidence.extra;
-    extra.insert("score".into(), round2(verdict.score));
     extra.insert("shape_score".into(), round2(verdict.shape_score));
-    extra.insert("psh_share".into(), round2(feats.psh_share));
-    extra.insert("mean_payload".into(), round2(feats.mean_payload));
     extra.insert("server_share".into(), round2(feats.server_share));
     extra.insert("server_pushes".into(), (feats.server_pushes as u64).into());
+    extra.insert("score".into(), round2(verdict.score));
+    extra.insert("psh_share".into(), round2(feats.psh_share));
     if let Some(g) = feats.median_push_gap {
         extra.insert("median_push_gap_s".into(), round2(g));
     }
+    extra.insert("mean_payload".into(), round2(feats.mean_payload));
     f
 }
+
+/// The most reasons [`Finding::reason`] keeps.
+const MAX_FINDING_REASONS: usize = 32;
 
 fn round2(v: f64) -> serde_json::Value {
     let r = (v * 100.0).round() / 100.0;
@@ -807,5 +1013,353 @@ mod tests {
         let f = features(&shape).unwrap();
         let _ = judge(&f, 0, &Indicators::default());
         assert!(features(&Shape::default()).is_none());
+    }
+
+    /// The model as it was written before its reasons and features were made allocation-free
+    /// (at 31bd5e4), kept to show that the faster code gives the very same results.
+    mod reference {
+        use super::super::*;
+
+        pub fn features(shape: &Shape<'_>) -> Option<Features> {
+            let pkts = shape.packets.get(..SHAPE_PACKETS).unwrap_or(shape.packets);
+            let n = pkts.iter().filter(|p| p.payload_len > 0).count();
+            if n < 2 {
+                return None;
+            }
+            let mut psh = 0usize;
+            let mut sum = 0u64;
+            let mut bulk = 0usize;
+            let mut server = 0usize;
+            let mut server_sum = 0u64;
+            let mut pushes = 0usize;
+            let mut push_times: [i64; SHAPE_PACKETS] = [0; SHAPE_PACKETS];
+            let mut prev: Option<&ShapePacket> = None;
+            for p in pkts.iter().filter(|p| p.payload_len > 0) {
+                if p.tcp_flags & 0x08 != 0 {
+                    psh += 1;
+                }
+                sum += u64::from(p.payload_len);
+                if p.payload_len >= BULK_PAYLOAD {
+                    bulk += 1;
+                }
+                if p.from_server {
+                    server += 1;
+                    server_sum += u64::from(p.payload_len);
+                    let pushed = match prev {
+                        Some(q) => {
+                            q.from_server
+                                || (p.ts_us.saturating_sub(q.ts_us)) as f64 / 1e6 > PUSH_GAP_SECS
+                        }
+                        None => false,
+                    };
+                    if pushed && pushes < SHAPE_PACKETS {
+                        push_times[pushes] = p.ts_us;
+                        pushes += 1;
+                    }
+                }
+                prev = Some(p);
+            }
+            let mut gaps: Vec<f64> = push_times[..pushes]
+                .windows(2)
+                .map(|w| (w[1].saturating_sub(w[0])) as f64 / 1e6)
+                .collect();
+            gaps.sort_by(|a, b| a.total_cmp(b));
+            let median_push_gap = gaps.get(gaps.len() / 2).copied();
+            let client = n - server;
+            let duration = shape.duration_secs.max(0.001);
+            let total_packets = shape
+                .packets_up
+                .saturating_add(shape.packets_down)
+                .max(n as u64);
+            let payloads: Vec<&ShapePacket> = pkts.iter().filter(|p| p.payload_len > 0).collect();
+            let first_client = payloads.iter().find(|p| !p.from_server);
+            let first_server = payloads.iter().find(|p| p.from_server);
+            let sv2_noise_shape = matches!(
+                (first_client, first_server),
+                (Some(c), Some(s)) if c.payload_len == 64 && matches!(s.payload_len, 234 | 170) && c.ts_us <= s.ts_us
+            );
+            Some(Features {
+                ln_duration: duration.ln(),
+                ln_packet_rate: (total_packets as f64 / duration).ln(),
+                psh_share: psh as f64 / n as f64,
+                ln_mean_payload: (sum as f64 / n as f64 + 1.0).ln(),
+                bulk_share: bulk as f64 / n as f64,
+                ln_up_down: ((shape.bytes_up as f64 + 1.0) / (shape.bytes_down as f64 + 1.0)).ln(),
+                server_share: server as f64 / n as f64,
+                pool_port: if minetrace_intel::Intel::is_pool_port(shape.server_port) {
+                    1.0
+                } else {
+                    0.0
+                },
+                payload_packets: n,
+                mean_payload: sum as f64 / n as f64,
+                server_pushes: pushes,
+                median_push_gap,
+                client_payloads: client,
+                mean_client_payload: if client == 0 {
+                    0.0
+                } else {
+                    (sum - server_sum) as f64 / client as f64
+                },
+                mean_server_payload: if server == 0 {
+                    0.0
+                } else {
+                    server_sum as f64 / server as f64
+                },
+                sv2_noise_shape,
+            })
+        }
+
+        pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
+            let parts = weighted(f);
+            let shape_score = BIAS + parts[..7].iter().sum::<f64>();
+            let mut score = shape_score + parts[7];
+            let mut reasons = Vec::new();
+            if let Some(domain) = &ind.pool_domain {
+                score += POOL_DOMAIN_LOG_ODDS;
+                reasons.push(format!(
+                    "the server's name {} falls under the pool domain {domain}",
+                    ind.pool_name.as_deref().unwrap_or(domain)
+                ));
+            }
+            if f.sv2_noise_shape {
+                score += SV2_NOISE_LOG_ODDS;
+                reasons.push(
+                "the first exchange has the Stratum V2 Noise handshake sizes (64 B from the client, 234/170 B back)"
+                    .to_string(),
+            );
+            }
+            let job_pushes = f.server_pushes >= 3
+                && f.median_push_gap
+                    .is_some_and(|g| JOB_PUSH_GAP_SECS.contains(&g));
+            if ind.tls_without_sni && !matches!(server_port, 443 | 8443) {
+                score += TLS_NO_SNI_LOG_ODDS;
+                reasons.push(format!(
+                "TLS without a server name to port {server_port} (xmrig's TLS mode sends no SNI)"
+            ));
+            } else if ind.tls_without_sni && job_pushes {
+                score += TLS_NO_SNI_WEB_PORT_LOG_ODDS;
+                reasons.push(format!(
+                "TLS without a server name to port {server_port} while the server pushes at job intervals (xmrig's TLS mode sends no SNI)"
+            ));
+            }
+            let message_like = f.psh_share >= MIN_PSH_SHARE && f.bulk_share <= MAX_BULK_SHARE;
+            // Pools push jobs unasked; a flow long enough to show pushes but showing none is polling
+            // (request/response: tank gauges, SCADA, APIs), not mining.
+            let pushes_or_too_short =
+                f.server_pushes > 0 || f.payload_packets < MIN_PAYLOADS_FOR_PUSH_CHECK;
+            let mining = score > THRESHOLD && message_like && pushes_or_too_short;
+            if mining {
+                reasons.insert(
+                0,
+                format!(
+                    "traffic shape of a mining session (score {score:.1}, shape alone {shape_score:.1}; reported above {THRESHOLD:.1})"
+                ),
+            );
+                reasons.push(format!(
+                    "{:.0}% of {} payload packets carry PSH (one message per segment)",
+                    f.psh_share * 100.0,
+                    f.payload_packets
+                ));
+                reasons.push(format!(
+                "small messages: mean payload {:.0} B (server {:.0} B, client {:.0} B), {:.0}% bulk-size segments",
+                f.mean_payload,
+                f.mean_server_payload,
+                f.mean_client_payload,
+                f.bulk_share * 100.0
+            ));
+                reasons.push(format!(
+                    "the server sent {:.0}% of payload packets and {:.1}x the client's bytes",
+                    f.server_share * 100.0,
+                    (-f.ln_up_down).exp()
+                ));
+                if f.server_pushes > 0 {
+                    let gap = f
+                        .median_push_gap
+                        .map(|g| format!(", median {g:.1} s apart"))
+                        .unwrap_or_default();
+                    reasons.push(format!(
+                    "{} unsolicited server pushes (job-like){gap}; {} client messages (submit-like)",
+                    f.server_pushes, f.client_payloads
+                ));
+                }
+                reasons.push(format!(
+                    "{:.1} packets/s over {:.0} s",
+                    f.ln_packet_rate.exp(),
+                    f.ln_duration.exp()
+                ));
+                if f.pool_port > 0.0 {
+                    reasons.push(format!(
+                        "port {server_port} is a customary pool port (a hint, never enough alone)"
+                    ));
+                }
+            }
+            reasons.truncate(16);
+            Verdict {
+                score,
+                shape_score,
+                mining,
+                reasons,
+            }
+        }
+    }
+
+    /// A small deterministic generator (xorshift64*), so the test needs no dependency.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn f64(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn random_shape_packets(rng: &mut Rng) -> Vec<ShapePacket> {
+        let n = rng.below(36) as usize;
+        let mut t = rng.below(1 << 40) as i64;
+        let sizes = [
+            0u32, 1, 2, 51, 64, 68, 92, 170, 187, 215, 234, 276, 330, 517, 1199, 1200, 1448,
+        ];
+        (0..n)
+            .map(|_| {
+                t += match rng.below(4) {
+                    0 => rng.below(1_000) as i64,
+                    1 => rng.below(2_000_000) as i64,
+                    2 => rng.below(200_000_000) as i64,
+                    _ => rng.below(10) as i64 * 500_000,
+                };
+                ShapePacket {
+                    ts_us: t,
+                    from_server: rng.below(3) != 0,
+                    payload_len: if rng.below(5) == 0 {
+                        rng.below(70_000) as u32
+                    } else {
+                        sizes[rng.below(sizes.len() as u64) as usize]
+                    },
+                    tcp_flags: [0x18u8, 0x10, 0x08, 0x19, 0x11, 0][rng.below(6) as usize],
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn features_and_verdicts_equal_the_reference_model() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let ports = [443u16, 8443, 3333, 4444, 14444, 10_500, 22, 80, 50_000, 0];
+        let mut flagged = 0;
+        for i in 0..40_000 {
+            let pkts = random_shape_packets(&mut rng);
+            let shape = Shape {
+                duration_secs: match rng.below(4) {
+                    0 => rng.f64() * 2.0,
+                    1 => rng.f64() * 600.0,
+                    2 => (rng.below(7200) as f64) / 4.0,
+                    _ => rng.f64() * 1e6,
+                },
+                packets_up: rng.below(5_000),
+                packets_down: rng.below(5_000),
+                bytes_up: rng.below(2_000_000),
+                bytes_down: rng.below(2_000_000),
+                server_port: ports[rng.below(ports.len() as u64) as usize],
+                packets: &pkts,
+            };
+            let got = features(&shape);
+            let want = reference::features(&shape);
+            assert_eq!(got, want, "case {i}: {shape:?}");
+            let Some(feats) = got else { continue };
+            let mut ind = Indicators {
+                tls_without_sni: rng.below(4) == 0,
+                ..Indicators::default()
+            };
+            if rng.below(5) == 0 {
+                ind.pool_domain = Some("nanopool.org".into());
+                ind.pool_name = (rng.below(2) == 0).then(|| "xmr-eu1.nanopool.org".into());
+            }
+            let mut feats = feats;
+            if rng.below(8) == 0 {
+                feats.sv2_noise_shape = true;
+            }
+            let got = judge(&feats, shape.server_port, &ind);
+            let want = reference::judge(&feats, shape.server_port, &ind);
+            assert_eq!(got, want, "case {i}: {feats:?}");
+            flagged += usize::from(got.mining);
+        }
+        // Both branches of the model were exercised.
+        assert!(flagged > 1000, "{flagged} flagged");
+    }
+
+    #[test]
+    fn fixed_precision_numbers_read_as_the_standard_formatter_writes_them() {
+        let mut rng = Rng(7);
+        let check = |v: f64| {
+            for decimals in 0..=3u32 {
+                let mut got = Vec::new();
+                push_fixed(&mut got, v, decimals);
+                let want = format!("{v:.*}", decimals as usize);
+                assert_eq!(got, want.as_bytes(), "{v:e} to {decimals}");
+            }
+        };
+        for v in [
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            0.05,
+            0.15,
+            0.25,
+            0.35,
+            0.125,
+            0.375,
+            0.0005,
+            0.9999999999,
+            9.95,
+            99.95,
+            999.5,
+            1e14,
+            1e15,
+            1e16,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1e-300,
+            4503599627370495.5,
+        ] {
+            check(v);
+        }
+        for _ in 0..200_000 {
+            let v = match rng.below(6) {
+                // Exact and near ties at every precision.
+                0 => {
+                    rng.below(2_000_000) as f64 / [2.0, 20.0, 200.0, 2000.0][rng.below(4) as usize]
+                }
+                1 => rng.below(100_000) as f64 / 1000.0,
+                2 => rng.f64() * 1000.0,
+                3 => (rng.f64() * 40.0 - 20.0).exp(),
+                4 => f64::from_bits(rng.next()),
+                _ => -(rng.f64() * 100.0),
+            };
+            check(v);
+            check(f64::from_bits(v.to_bits().wrapping_add(1)));
+            check(f64::from_bits(v.to_bits().wrapping_sub(1)));
+        }
+        let mut s = Vec::new();
+        for v in [0, 7, 9, 10, 99, 100, 65_535, u64::MAX] {
+            s.clear();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string().as_bytes());
+        }
     }
 }

@@ -14,6 +14,9 @@
 //!
 //! Each mix is decoded only, then decoded and classified (findings built for flagged records).
 //! IPFIX messages and NetFlow v5 datagrams (30 records each) follow.
+//!
+//! The sample is looked up in `../shared/data` beside the checkout, or in `$MINETRACE_SHARED/data`
+//! when that is set (for a worktree that is not beside `shared/`).
 
 use minetrace_core::SourceRef;
 use minetrace_flows::export::build::{ipfix_message, v5_packet, Flow};
@@ -29,7 +32,10 @@ const HEADER: &str = "uint64 BYTES,uint64 BYTES_REV,time TIME_FIRST,time TIME_LA
 
 /// The sample's header and data lines: (header, all lines in file order, miner lines, other lines).
 fn sample() -> (String, Vec<String>, Vec<String>, Vec<String>) {
-    let path = Path::new(SHARED).join("flows/cesnet-miner22-dev.csv");
+    let shared = std::env::var_os("MINETRACE_SHARED")
+        .map(|dir| Path::new(&dir).join("data"))
+        .unwrap_or_else(|| Path::new(SHARED).to_path_buf());
+    let path = shared.join("flows/cesnet-miner22-dev.csv");
     if let Ok(text) = minetrace_core::io::read_bounded_string(&path, 64 << 20) {
         let header = text.lines().next().unwrap_or_default().to_string();
         let lines: Vec<&str> = text.lines().skip(1).filter(|l| !l.is_empty()).collect();

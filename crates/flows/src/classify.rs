@@ -162,14 +162,14 @@ impl Classifier {
             ip: r.dst.unwrap_or(unspecified),
             port: r.dst_port,
         };
-        let mut f = behaviour::finding(
+        let mut f = behaviour::into_finding(
             client,
             server,
             "tcp",
             Timestamp(r.first_us),
             Timestamp(r.last_us),
             &feats,
-            &verdict,
+            verdict,
             &ind,
         );
         f.source = source.clone();
