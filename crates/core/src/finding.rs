@@ -651,6 +651,57 @@ mod tests {
         assert_eq!(f.id, hex::encode(&h.finalize()[..16]));
     }
 
+    /// The id as it was computed before the endpoints were written on the stack.
+    fn reference_id(f: &Finding) -> String {
+        let mut h = Sha256::new();
+        h.update(f.detector.as_bytes());
+        h.update([0]);
+        h.update(f.source.kind.as_bytes());
+        h.update([0]);
+        h.update(f.source.name.as_bytes());
+        h.update([0]);
+        for e in [&f.client, &f.server].into_iter().flatten() {
+            h.update(e.to_string().as_bytes());
+            h.update([0]);
+        }
+        if let Some(p) = &f.evidence.process {
+            h.update(p.pid.to_le_bytes());
+            h.update(p.name.as_bytes());
+        }
+        if let Some(host) = &f.host {
+            h.update(host.as_bytes());
+        }
+        for file in &f.evidence.files {
+            h.update(file.as_bytes());
+            h.update([0]);
+        }
+        h.update(f.first_seen.0.to_le_bytes());
+        hex::encode(&h.finalize()[..16])
+    }
+
+    #[test]
+    fn ids_equal_the_reference_for_long_and_host_findings() {
+        for len in [0, 5, 180, 250, 300, 1000] {
+            let mut f = Finding::new("behavioural", FindingKind::Network, Timestamp(-3));
+            f.source.kind = "flows".into();
+            f.source.name = "n".repeat(len);
+            f.client = Some("[2001:db8::1]:443".parse::<SocketAddr>().unwrap().into());
+            f.server = Some("192.0.2.250:3333".parse::<SocketAddr>().unwrap().into());
+            f.assign_id();
+            assert_eq!(f.id, reference_id(&f), "name of {len} bytes");
+            let mut h = Finding::new("process", FindingKind::Host, Timestamp(9));
+            h.host = Some("h".repeat(len));
+            h.evidence.process = Some(ProcessEvidence {
+                pid: 4242,
+                name: "xmrig".into(),
+                ..ProcessEvidence::default()
+            });
+            h.evidence.files = vec!["/tmp/x".into(), "f".repeat(len)];
+            h.assign_id();
+            assert_eq!(h.id, reference_id(&h), "host of {len} bytes");
+        }
+    }
+
     #[test]
     fn finding_json_round_trips() {
         let mut f = Finding::new("dns", FindingKind::Network, Timestamp(1));

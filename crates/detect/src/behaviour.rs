@@ -425,18 +425,17 @@ pub fn judge(f: &Features, server_port: u16, ind: &Indicators) -> Verdict {
     }
 }
 
-/// One reason being written: text, integers and fixed-precision numbers appended to one buffer,
-/// checked as UTF-8 once at the end.
-struct Reason(Vec<u8>);
+/// One reason being written: text, integers and fixed-precision numbers appended to one string.
+struct Reason(String);
 
 impl Reason {
     #[inline]
     fn with_capacity(capacity: usize) -> Self {
-        Reason(Vec::with_capacity(capacity))
+        Reason(String::with_capacity(capacity))
     }
     #[inline]
     fn s(mut self, text: &str) -> Self {
-        self.0.extend_from_slice(text.as_bytes());
+        self.0.push_str(text);
         self
     }
     #[inline]
@@ -449,21 +448,29 @@ impl Reason {
         push_fixed(&mut self.0, v, decimals);
         self
     }
+    #[inline]
     fn done(self) -> String {
-        // Only text and ASCII digits went in, so this never replaces anything.
-        String::from_utf8(self.0)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        self.0
+    }
+}
+
+/// Appends ASCII digits (and points) to a string.
+#[inline]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    for &b in bytes {
+        out.push(char::from(b));
     }
 }
 
 /// Appends `v` in decimal (as `{}` writes it).
-fn push_u64(out: &mut Vec<u8>, v: u64) {
+fn push_u64(out: &mut String, v: u64) {
     if v < 10 {
-        out.push(b'0' + v as u8);
+        out.push(char::from(b'0' + v as u8));
         return;
     }
     if v < 100 {
-        out.extend_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+        out.push(char::from(b'0' + (v / 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
         return;
     }
     let mut buf = [0u8; 20];
@@ -474,7 +481,7 @@ fn push_u64(out: &mut Vec<u8>, v: u64) {
         buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
     }
-    out.extend_from_slice(buf.get(i..).unwrap_or_default());
+    push_ascii(out, buf.get(i..).unwrap_or_default());
 }
 
 /// Appends `v` with `decimals` (0 to 3) digits after the point, exactly as `format!("{v:.N}")`
@@ -484,14 +491,14 @@ fn push_u64(out: &mut Vec<u8>, v: u64) {
 /// `v * 10^N` is computed in floating point, so its rounding could only change the result
 /// when the product lies within a few units in the last place of a tie; those values, and any
 /// that are not finite or too large for an exact integer, are left to the standard formatter.
-fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
+#[inline]
+fn push_fixed(out: &mut String, v: f64, decimals: u32) {
     const SCALE: [u64; 4] = [1, 10, 100, 1000];
     let Some(&scale) = SCALE.get(decimals as usize) else {
         return std_fixed(out, v, decimals);
     };
     let scaled = v.abs() * scale as f64;
-    // Also false for NaN.
-    if !(scaled < 1e15) {
+    if !scaled.is_finite() || scaled >= 1e15 {
         return std_fixed(out, v, decimals);
     }
     // Truncation is the floor for a non-negative value; both are below 2^53, so the
@@ -513,11 +520,11 @@ fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
         }
     }
     if v.is_sign_negative() {
-        out.push(b'-');
+        out.push('-');
     }
     push_u64(out, n / scale);
     if decimals > 0 {
-        out.push(b'.');
+        out.push('.');
         // The fraction's digits, leading zeros included.
         let mut rest = n % scale;
         let mut digits = [b'0'; 3];
@@ -525,14 +532,14 @@ fn push_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
             *d = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        out.extend_from_slice(digits.get(..decimals as usize).unwrap_or_default());
+        push_ascii(out, digits.get(..decimals as usize).unwrap_or_default());
     }
 }
 
 /// The standard formatter, for the values [`push_fixed`] does not write itself.
 #[cold]
-fn std_fixed(out: &mut Vec<u8>, v: f64, decimals: u32) {
-    use std::io::Write;
+fn std_fixed(out: &mut String, v: f64, decimals: u32) {
+    use std::fmt::Write;
     let _ = write!(out, "{v:.*}", decimals as usize);
 }
 
@@ -1301,10 +1308,13 @@ mod tests {
         let mut rng = Rng(7);
         let check = |v: f64| {
             for decimals in 0..=3u32 {
-                let mut got = Vec::new();
+                let mut got = String::new();
                 push_fixed(&mut got, v, decimals);
-                let want = format!("{v:.*}", decimals as usize);
-                assert_eq!(got, want.as_bytes(), "{v:e} to {decimals}");
+                assert_eq!(
+                    got,
+                    format!("{v:.*}", decimals as usize),
+                    "{v:e} to {decimals}"
+                );
             }
         };
         for v in [
@@ -1355,11 +1365,11 @@ mod tests {
             check(f64::from_bits(v.to_bits().wrapping_add(1)));
             check(f64::from_bits(v.to_bits().wrapping_sub(1)));
         }
-        let mut s = Vec::new();
+        let mut s = String::new();
         for v in [0, 7, 9, 10, 99, 100, 65_535, u64::MAX] {
             s.clear();
             push_u64(&mut s, v);
-            assert_eq!(s, v.to_string().as_bytes());
+            assert_eq!(s, v.to_string());
         }
     }
 }

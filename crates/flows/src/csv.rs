@@ -69,6 +69,9 @@ enum Column {
 pub struct IpfixprobeColumns {
     /// What each column holds, by position (as many as the header has columns).
     columns: Vec<Column>,
+    /// The day and minute of the last times parsed, kept from line to line: an exporter writes
+    /// records in time order, so consecutive records mostly share the day and often the minute.
+    days: std::cell::Cell<DayCache>,
 }
 
 /// Entries decoded so far from each per-packet array of one line.
@@ -136,7 +139,10 @@ impl IpfixprobeColumns {
                 }
             }
         }
-        Ok(IpfixprobeColumns { columns })
+        Ok(IpfixprobeColumns {
+            columns,
+            days: Default::default(),
+        })
     }
 
     /// How many fields a data line must have.
@@ -188,15 +194,28 @@ impl IpfixprobeColumns {
     /// (the exact shape ipfixprobe writes), which also finds where the field ends; a field in
     /// any other shape is delimited by a scan and decoded by the general parser.
     fn parse_unquoted(&self, line: &[u8], r: &mut FlowRecord) -> Result<(), String> {
+        // The cache only ever holds days and minutes that parsed, keyed by their exact bytes,
+        // so it carries over whatever this line turns out to be.
+        let mut days = self.days.get();
+        let result = self.parse_unquoted_with(line, r, &mut days);
+        self.days.set(days);
+        result
+    }
+
+    fn parse_unquoted_with(
+        &self,
+        line: &[u8],
+        r: &mut FlowRecord,
+        days: &mut DayCache,
+    ) -> Result<(), String> {
         let mut counts = PpiCounts::default();
-        let mut days = DayCache::default();
         let mut rest = line;
         let mut index = 0;
         loop {
             let Some(&column) = self.columns.get(index) else {
                 return Err(self.width_error(line));
             };
-            let strict = strict_field(column, rest, r, &mut counts, &mut days)
+            let strict = strict_field(column, rest, r, &mut counts, days)
                 .filter(|&used| matches!(rest.get(used), None | Some(b',')));
             let end = match strict {
                 Some(used) => (used < rest.len()).then_some(used),
@@ -206,7 +225,7 @@ impl IpfixprobeColumns {
                         return Err("quoted field".into());
                     }
                     let field = rest.get(..end.unwrap_or(rest.len())).unwrap_or_default();
-                    field_into(column, field, r, &mut counts, &mut days)?;
+                    field_into(column, field, r, &mut counts, days)?;
                     end
                 }
             };
@@ -533,13 +552,16 @@ fn each_item(
 /// Keeps the packets every array described (direction, length and time); flags default to 0
 /// where the flags array is shorter.
 fn finish_packets(r: &mut FlowRecord, counts: &PpiCounts) {
-    let n = counts.directions.min(counts.lengths).min(counts.times);
-    for (i, p) in r.ppi.iter_mut().enumerate() {
-        if i >= n {
-            *p = PacketRecord::default();
-        } else if i >= counts.flags {
-            p.tcp_flags = 0;
-        }
+    let n = counts
+        .directions
+        .min(counts.lengths)
+        .min(counts.times)
+        .min(MAX_PACKETS);
+    for p in r.ppi.get_mut(n..).unwrap_or_default() {
+        *p = PacketRecord::default();
+    }
+    for p in r.ppi.get_mut(counts.flags.min(n)..n).unwrap_or_default() {
+        p.tcp_flags = 0;
     }
     // n <= MAX_PACKETS (30), so it fits.
     r.ppi_len = u8::try_from(n).unwrap_or(u8::MAX);
