@@ -69,6 +69,11 @@ timeit minetrace-1thread "$mt" analyze -q --format jsonl --threads 1 "$big"
 cp "$work/minetrace-1thread.out" "$work/minetrace.jsonl"
 echo "== minetrace (2 threads)"
 timeit minetrace-2threads "$mt" analyze -q --format jsonl --threads 2 "$big"
+if cmp -s <(sort "$work/minetrace-2threads.out") <(sort "$work/minetrace.jsonl"); then
+  echo "2 threads and 1 thread findings: identical (as sets of lines)"
+else
+  echo "2 threads and 1 thread findings: DIFFER"
+fi
 
 if [ -n "${BASELINE:-}" ]; then
   echo "== baseline $BASELINE (1 thread)"
@@ -78,7 +83,10 @@ if [ -n "${BASELINE:-}" ]; then
   if cmp -s <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl"); then
     echo "baseline and minetrace findings: identical (as sets of lines)"
   else
-    echo "baseline and minetrace findings: DIFFER"
+    only_new=$(comm -13 <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl") | wc -l)
+    only_base=$(comm -23 <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl") | wc -l)
+    attempts=$(comm -13 <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl") | grep -c '"connection_attempt":true' || true)
+    echo "baseline and minetrace findings: DIFFER ($only_new lines only in minetrace, $attempts of them connection attempts; $only_base only in the baseline)"
   fi
 fi
 
