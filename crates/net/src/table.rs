@@ -434,7 +434,7 @@ impl<'d> FlowTable<'d> {
 
 /// Stamps source, packet, transport and id on a connection-attempt finding (the one kind of
 /// `Low` finding the engine reports: its address is proven a pool in the same input).
-pub(crate) fn stamp_attempt(f: &mut Finding, first_packet: u64, ctx: &Context) {
+pub fn stamp_attempt(f: &mut Finding, first_packet: u64, ctx: &Context) {
     f.source = ctx.source.clone();
     f.source.packet = Some(first_packet);
     f.transport = Some("tcp".to_string());

@@ -20,14 +20,17 @@ mod evidence;
 
 use afpacket::{RingOptions, RxRing};
 use minetrace_core::{Finding, Timestamp};
+use minetrace_detect::endpoint::{attempt_findings, ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector, DnsLearned};
 use minetrace_net::capture::LinkType;
 use minetrace_net::decode::decode;
 use minetrace_net::table::{FlowTable, TableLimits};
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +156,8 @@ impl Sensor {
         let counters = Arc::new(Counters::default());
         let errors = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
+        let proven = Arc::new(Mutex::new(ProvenPools::default()));
+        let finishing = Arc::new(Barrier::new(rings.len()));
         let mut workers = Vec::new();
         for ring in rings {
             let w = Worker {
@@ -165,6 +170,8 @@ impl Sensor {
                 counters: counters.clone(),
                 errors: errors.clone(),
                 evidence: evidence.clone(),
+                proven: proven.clone(),
+                finishing: finishing.clone(),
                 out: tx.clone(),
             };
             workers.push(std::thread::spawn(move || w.run()));
@@ -210,13 +217,101 @@ struct Worker {
     counters: Arc<Counters>,
     errors: Arc<Mutex<Vec<String>>>,
     evidence: Option<Arc<Mutex<evidence::EvidenceRing>>>,
+    /// Pool addresses proven by any worker's findings (a session and an attempt to the same
+    /// pool may land on different workers).
+    proven: Arc<Mutex<ProvenPools>>,
+    /// Workers wait here at the end so that every worker's last findings count as proof before
+    /// the remaining attempts are judged.
+    finishing: Arc<Barrier>,
     out: mpsc::Sender<Finding>,
+}
+
+/// A connection attempt is judged once it has been closed this long, so that the session that
+/// proves its server a pool (often the miner's next, successful connection) has been seen.
+const ATTEMPT_SETTLE_SECS: i64 = 60;
+/// An attempt whose server nothing proved a pool within this time is forgotten.
+const ATTEMPT_FORGET_SECS: i64 = 600;
+/// Most attempts a worker keeps waiting for proof (the oldest go first).
+const MAX_WAITING_ATTEMPTS: usize = 65_536;
+
+/// Payload-less TCP connections (see `minetrace_detect::endpoint`) waiting for proof that their
+/// server is a pool. A capture file judges them once its whole input is read; a live sensor has
+/// no end of input, so it judges each attempt once it has settled, keeps unproven ones for a
+/// while, and judges whatever is left when it stops.
+#[derive(Default)]
+struct PendingAttempts {
+    waiting: Vec<ConnectionAttempt>,
+    /// Endpoint pairs already reported: a later bare end (the lone ACK after a close) of the
+    /// same pair is not a connection of its own.
+    reported: HashSet<(SocketAddr, SocketAddr)>,
+}
+
+fn endpoint_pair(a: &ConnectionAttempt) -> (SocketAddr, SocketAddr) {
+    if a.client <= a.server {
+        (a.client, a.server)
+    } else {
+        (a.server, a.client)
+    }
+}
+
+impl PendingAttempts {
+    /// Reports the settled attempts (all of them when `all`) whose server is proven a pool.
+    fn judge(
+        &mut self,
+        table: &mut FlowTable,
+        now: Timestamp,
+        all: bool,
+        proven: &Mutex<ProvenPools>,
+        ctx: &Context,
+        out: &mut Vec<Finding>,
+    ) {
+        self.waiting.extend(table.take_attempts());
+        if self.waiting.len() > MAX_WAITING_ATTEMPTS {
+            self.waiting.sort_by_key(|a| a.last_seen);
+            let excess = self.waiting.len() - MAX_WAITING_ATTEMPTS;
+            self.waiting.drain(..excess);
+        }
+        let settled = now.0 - ATTEMPT_SETTLE_SECS * 1_000_000;
+        let (ripe, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|a| all || a.last_seen.0 <= settled);
+        self.waiting = waiting;
+        if ripe.is_empty() {
+            return;
+        }
+        let ripe: Vec<ConnectionAttempt> = ripe
+            .into_iter()
+            .filter(|a| a.initiator_known || !self.reported.contains(&endpoint_pair(a)))
+            .collect();
+        let found = match proven.lock() {
+            Ok(proven) => attempt_findings(ripe.clone(), &proven, ctx),
+            Err(_) => Vec::new(),
+        };
+        let reported: HashSet<u64> = found.iter().map(|(p, _)| *p).collect();
+        let forget = now.0 - ATTEMPT_FORGET_SECS * 1_000_000;
+        for a in ripe {
+            if reported.contains(&a.first_packet) {
+                if self.reported.len() >= MAX_WAITING_ATTEMPTS {
+                    self.reported.clear();
+                }
+                self.reported.insert(endpoint_pair(&a));
+            } else if !all && a.last_seen.0 > forget {
+                self.waiting.push(a);
+            }
+        }
+        for (first_packet, mut f) in found {
+            minetrace_net::table::stamp_attempt(&mut f, first_packet, ctx);
+            out.push(f);
+        }
+    }
 }
 
 impl Worker {
     fn run(mut self) {
         let detectors = self.detectors.clone();
         let mut table = FlowTable::new(&detectors, self.config.limits.clone());
+        table.collect_attempts();
+        let mut attempts = PendingAttempts::default();
         let mut ctx = Context::new(self.intel.clone(), "interface", &self.config.interface);
         ctx.dns = self.dns.clone();
         let mut recent = self
@@ -268,6 +363,7 @@ impl Worker {
                 table.checkpoint(now, self.config.checkpoint_secs, &mut ctx, &mut |f| {
                     found.push(f)
                 });
+                attempts.judge(&mut table, now, false, &self.proven, &ctx, &mut found);
                 if let Ok(s) = self.ring.stats() {
                     self.counters
                         .kernel_drops
@@ -279,12 +375,28 @@ impl Worker {
         }
         table.finish(&mut ctx, &mut |f| found.push(f));
         self.flush(&mut found, recent.as_ref());
+        // Every worker's last findings are proof before the attempts left are judged.
+        self.finishing.wait();
+        attempts.judge(
+            &mut table,
+            Timestamp::now(),
+            true,
+            &self.proven,
+            &ctx,
+            &mut found,
+        );
+        self.flush(&mut found, recent.as_ref());
         self.counters
             .flows
             .fetch_add(table.stats.flows, Ordering::Relaxed);
     }
 
     fn flush(&self, found: &mut Vec<Finding>, recent: Option<&evidence::RecentPackets>) {
+        if let Ok(mut proven) = self.proven.lock() {
+            for f in found.iter() {
+                proven.observe(f);
+            }
+        }
         for f in found.drain(..) {
             self.counters.findings.fetch_add(1, Ordering::Relaxed);
             if let (Some(ring), Some(recent)) = (&self.evidence, recent) {
@@ -322,4 +434,91 @@ pub fn stop_on_signals() {
 /// Whether SIGINT or SIGTERM arrived since [`stop_on_signals`].
 pub fn signalled() -> bool {
     SIGNALLED.load(Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minetrace_core::{Confidence, Dialect, FindingKind};
+
+    const S: i64 = 1_000_000;
+
+    fn attempt(server: &str, first_packet: u64, last_seen: i64) -> ConnectionAttempt {
+        ConnectionAttempt {
+            client: "192.168.1.20:50000".parse().unwrap(),
+            server: server.parse().unwrap(),
+            initiator_known: true,
+            first_seen: Timestamp(last_seen - S),
+            last_seen: Timestamp(last_seen),
+            first_packet,
+            client_packets: 3,
+            server_packets: 0,
+            handshake: false,
+            reset: false,
+        }
+    }
+
+    fn session_to(server: &str, at: i64) -> Finding {
+        let mut f = Finding::new("stratum", FindingKind::Network, Timestamp(at));
+        f.dialect = Some(Dialect::StratumV1);
+        f.confidence = Confidence::High;
+        f.client = Some("192.168.1.20:50001".parse::<SocketAddr>().unwrap().into());
+        f.server = Some(server.parse::<SocketAddr>().unwrap().into());
+        f
+    }
+
+    #[test]
+    fn attempts_are_judged_once_settled_and_proven_and_forgotten_when_never_proven() {
+        let detectors = minetrace_detect::builtin();
+        let mut table = FlowTable::new(&detectors, TableLimits::default());
+        table.collect_attempts();
+        let ctx = Context::new(
+            Arc::new(minetrace_intel::Intel::builtin()),
+            "interface",
+            "eth0",
+        );
+        let proven = Mutex::new(ProvenPools::default());
+        let now = 10_000 * S;
+        let mut pending = PendingAttempts::default();
+        pending.waiting = vec![
+            attempt("203.0.113.5:3333", 1, now - 120 * S), // settled, proven below
+            attempt("203.0.113.5:3333", 2, now - 10 * S),  // not settled yet
+            attempt("198.51.100.7:3333", 3, now - 700 * S), // never proven, past forgetting
+            attempt("198.51.100.8:3333", 4, now - 120 * S), // not proven yet, kept
+        ];
+        let mut out = Vec::new();
+
+        // Nothing proves a pool yet: no finding; what may still be proven waits.
+        pending.judge(&mut table, Timestamp(now), false, &proven, &ctx, &mut out);
+        assert!(out.is_empty());
+        let mut waiting: Vec<u64> = pending.waiting.iter().map(|a| a.first_packet).collect();
+        waiting.sort();
+        assert_eq!(
+            waiting,
+            [1, 2, 4],
+            "the attempt nothing proved for 10 minutes is forgotten"
+        );
+
+        // A session proves 203.0.113.5 a pool: the settled attempt to it is reported.
+        proven
+            .lock()
+            .unwrap()
+            .observe(&session_to("203.0.113.5:3333", now));
+        pending.judge(&mut table, Timestamp(now), false, &proven, &ctx, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].source.packet, Some(1));
+        assert_eq!(out[0].confidence, Confidence::Low);
+        assert_eq!(out[0].evidence.extra["connection_attempt"], true);
+        assert!(!out[0].id.is_empty());
+
+        // Stopping judges the rest: the unsettled one to the proven pool is reported, the
+        // unproven one is dropped.
+        out.clear();
+        pending.judge(&mut table, Timestamp(now), true, &proven, &ctx, &mut out);
+        assert_eq!(
+            out.iter().map(|f| f.source.packet).collect::<Vec<_>>(),
+            [Some(2)]
+        );
+        assert!(pending.waiting.is_empty());
+    }
 }
