@@ -479,13 +479,15 @@ mod tests {
         );
         let proven = Mutex::new(ProvenPools::default());
         let now = 10_000 * S;
-        let mut pending = PendingAttempts::default();
-        pending.waiting = vec![
-            attempt("203.0.113.5:3333", 1, now - 120 * S), // settled, proven below
-            attempt("203.0.113.5:3333", 2, now - 10 * S),  // not settled yet
-            attempt("198.51.100.7:3333", 3, now - 700 * S), // never proven, past forgetting
-            attempt("198.51.100.8:3333", 4, now - 120 * S), // not proven yet, kept
-        ];
+        let mut pending = PendingAttempts {
+            waiting: vec![
+                attempt("203.0.113.5:3333", 1, now - 120 * S), // settled, proven below
+                attempt("203.0.113.5:3333", 2, now - 10 * S),  // not settled yet
+                attempt("198.51.100.7:3333", 3, now - 700 * S), // never proven, past forgetting
+                attempt("198.51.100.8:3333", 4, now - 120 * S), // not proven yet, kept
+            ],
+            ..PendingAttempts::default()
+        };
         let mut out = Vec::new();
 
         // Nothing proves a pool yet: no finding; what may still be proven waits.
