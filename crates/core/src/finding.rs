@@ -97,6 +97,20 @@ impl Dialect {
         }
     }
 
+    /// A mining protocol spoken on the wire (a session a pool answered), as against names
+    /// (DNS, TLS), addresses, traffic shape or ASIC management pages: only these prove that an
+    /// address is a pool.
+    pub fn is_mining_protocol(self) -> bool {
+        !matches!(
+            self,
+            Dialect::Dns
+                | Dialect::Tls
+                | Dialect::PoolEndpoint
+                | Dialect::Behavioural
+                | Dialect::Asic
+        )
+    }
+
     /// Every dialect, for specs and documentation.
     pub const ALL: &'static [Dialect] = &[
         Dialect::StratumV1,

@@ -206,14 +206,7 @@ impl ProvenPools {
         let (Some(server), Some(dialect)) = (&f.server, f.dialect) else {
             return;
         };
-        let protocol = !matches!(
-            dialect,
-            Dialect::Dns
-                | Dialect::Tls
-                | Dialect::PoolEndpoint
-                | Dialect::Behavioural
-                | Dialect::Asic
-        );
+        let protocol = dialect.is_mining_protocol();
         if f.kind != FindingKind::Network || f.confidence < Confidence::High || !protocol {
             return;
         }

@@ -218,14 +218,7 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
         let (Some(client), Some(server), Some(dialect)) = (&f.client, &f.server, f.dialect) else {
             continue;
         };
-        let protocol = !matches!(
-            dialect,
-            Dialect::Dns
-                | Dialect::Tls
-                | Dialect::PoolEndpoint
-                | Dialect::Behavioural
-                | Dialect::Asic
-        );
+        let protocol = dialect.is_mining_protocol();
         if f.kind != FindingKind::Network
             || !protocol
             || f.confidence < Confidence::Medium
