@@ -337,12 +337,9 @@ fn attempts_to_proven_pools(
     proven: &ProvenPools,
     ctx: &Context,
 ) -> Vec<Finding> {
-    minetrace_detect::endpoint::attempt_findings(attempts, proven, ctx)
+    crate::table::proven_attempt_findings(attempts, proven, ctx)
         .into_iter()
-        .map(|(p, mut f)| {
-            crate::table::stamp_attempt(&mut f, p, ctx);
-            f
-        })
+        .map(|(_, f)| f)
         .collect()
 }
 

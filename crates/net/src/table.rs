@@ -4,7 +4,7 @@
 use crate::decode::{tcp_flags, Decoded};
 use crate::reassembly::{Chunk, Reassembler};
 use minetrace_core::{Confidence, Finding, Timestamp};
-use minetrace_detect::endpoint::ConnectionAttempt;
+use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{
     Context, Detector, DirStats, Direction, FlowDetector, FlowEnd, FlowInfo, PacketInfo,
     PayloadHint, Progress, Transport, FIRST_PACKETS,
@@ -432,13 +432,23 @@ impl<'d> FlowTable<'d> {
     }
 }
 
-/// Stamps source, packet, transport and id on a connection-attempt finding (the one kind of
-/// `Low` finding the engine reports: its address is proven a pool in the same input).
-pub fn stamp_attempt(f: &mut Finding, first_packet: u64, ctx: &Context) {
-    f.source = ctx.source.clone();
-    f.source.packet = Some(first_packet);
-    f.transport = Some("tcp".to_string());
-    f.assign_id();
+/// Findings for the payload-less connections whose server the input proved a pool
+/// ([`minetrace_detect::endpoint::attempt_findings`]), each with its attempt's first packet
+/// number, stamped with source, packet, transport and id (the one kind of `Low` finding the
+/// engine and the sensor report).
+pub fn proven_attempt_findings(
+    attempts: Vec<ConnectionAttempt>,
+    proven: &ProvenPools,
+    ctx: &Context,
+) -> Vec<(u64, Finding)> {
+    let mut found = minetrace_detect::endpoint::attempt_findings(attempts, proven, ctx);
+    for (first_packet, f) in &mut found {
+        f.source = ctx.source.clone();
+        f.source.packet = Some(*first_packet);
+        f.transport = Some("tcp".to_string());
+        f.assign_id();
+    }
+    found
 }
 
 /// Stamps the flow's source and id on findings and hands on those above the `Low` hint level.

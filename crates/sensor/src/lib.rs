@@ -20,11 +20,11 @@ mod evidence;
 
 use afpacket::{RingOptions, RxRing};
 use minetrace_core::{Finding, Timestamp};
-use minetrace_detect::endpoint::{attempt_findings, ConnectionAttempt, ProvenPools};
+use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector, DnsLearned};
 use minetrace_net::capture::LinkType;
 use minetrace_net::decode::decode;
-use minetrace_net::table::{FlowTable, TableLimits};
+use minetrace_net::table::{proven_attempt_findings, FlowTable, TableLimits};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -284,7 +284,7 @@ impl PendingAttempts {
             .filter(|a| a.initiator_known || !self.reported.contains(&endpoint_pair(a)))
             .collect();
         let found = match proven.lock() {
-            Ok(proven) => attempt_findings(ripe.clone(), &proven, ctx),
+            Ok(proven) => proven_attempt_findings(ripe.clone(), &proven, ctx),
             Err(_) => Vec::new(),
         };
         let reported: HashSet<u64> = found.iter().map(|(p, _)| *p).collect();
@@ -299,10 +299,7 @@ impl PendingAttempts {
                 self.waiting.push(a);
             }
         }
-        for (first_packet, mut f) in found {
-            minetrace_net::table::stamp_attempt(&mut f, first_packet, ctx);
-            out.push(f);
-        }
+        out.extend(found.into_iter().map(|(_, f)| f));
     }
 }
 
@@ -392,9 +389,13 @@ impl Worker {
     }
 
     fn flush(&self, found: &mut Vec<Finding>, recent: Option<&evidence::RecentPackets>) {
-        if let Ok(mut proven) = self.proven.lock() {
-            for f in found.iter() {
-                proven.observe(f);
+        // Called after every ring block: the lock shared by the workers is taken only when
+        // there is something to observe.
+        if !found.is_empty() {
+            if let Ok(mut proven) = self.proven.lock() {
+                for f in found.iter() {
+                    proven.observe(f);
+                }
             }
         }
         for f in found.drain(..) {

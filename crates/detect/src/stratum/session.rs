@@ -136,15 +136,19 @@ fn cut(s: &str) -> String {
     minetrace_proto::mining::bounded(s)
 }
 
+/// Makes `buf` hold `cut(s)`, reusing its allocation.
+fn recut(buf: &mut String, s: &str) {
+    let s = minetrace_proto::mining::bounded_str(s);
+    if buf != s {
+        buf.clear();
+        buf.push_str(s);
+    }
+}
+
 /// Sets `slot` to `cut(s)`, reusing its buffer when it already holds a string.
 fn set_cut(slot: &mut Option<String>, s: &str) {
     match slot {
-        Some(old) => {
-            if old != minetrace_proto::mining::bounded_str(s) {
-                old.clear();
-                old.push_str(minetrace_proto::mining::bounded_str(s));
-            }
-        }
+        Some(old) => recut(old, s),
         None => *slot = Some(cut(s)),
     }
 }
@@ -202,8 +206,7 @@ impl Session {
         if self.job_ids.len() >= MAX_JOBS {
             // The oldest id's buffer is reused for the newest.
             if let Some(mut old) = self.job_ids.pop_front() {
-                old.clear();
-                old.push_str(minetrace_proto::mining::bounded_str(id));
+                recut(&mut old, id);
                 self.job_ids.push_back(old);
                 return;
             }
