@@ -104,6 +104,26 @@ fn handshake_and_close(client_port: u16, server: &str, t0: u64) -> Vec<minetrace
     c.into_packets()
 }
 
+/// A plain HTTP exchange (not mining) closed with FIN both ways and the last ACK.
+fn http_session(client_port: u16, server: &str, t0: u64) -> Vec<minetrace_sim::Packet> {
+    let mut c = TcpConversation::new(
+        addr(&format!("{MINER}:{client_port}")),
+        addr(server),
+        11000,
+        12000,
+    );
+    c.handshake(t0);
+    c.exchange(
+        Direction::ClientToServer,
+        t0 + 100_000,
+        b"GET /status HTTP/1.1\r\nHost: example.net\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        2_000,
+    );
+    c.close(Direction::ServerToClient, t0 + 400_000);
+    c.into_packets()
+}
+
 fn write(path: &Path, mut packets: Vec<minetrace_sim::Packet>) {
     packets.sort_by_key(|p| p.ts_micros);
     minetrace_sim::pcap::write_file(path, &packets).unwrap();
@@ -159,6 +179,9 @@ fn attempts_to_a_proven_pool_are_reported_low_and_others_stay_silent() {
     // Look-alikes: the same shapes to an address nothing proves (a pool port alone).
     packets.extend(syn_only(40003, "203.0.113.9:3333", 61_000_000));
     packets.extend(handshake_and_close(40004, "203.0.113.9:3333", 62_000_000));
+    // A session that carried payload to the pool's address: neither it nor its bare last ACK
+    // (which arrives after both FINs, so it starts a flow of its own) is an attempt.
+    packets.extend(http_session(40005, "198.51.100.20:80", 63_000_000));
     write(&path, packets);
 
     let findings = analyze(&path, "1");

@@ -137,6 +137,10 @@ pub struct FlowTable<'d> {
     pub stats: TableStats,
     /// Connections that never carried payload, kept for the end of the input (when enabled).
     attempts: Option<Vec<ConnectionAttempt>>,
+    /// Hashes of the endpoint pairs of recent TCP flows that carried payload (when attempts
+    /// are kept): the bare end of such a connection (the last ACK after both FINs starts a flow
+    /// of its own) is not an attempt. Cleared when full, so it holds the recent ones.
+    carried_payload: rustc_hash::FxHashSet<u64>,
 }
 
 /// Most payload-less connections kept per table until the end of the input (about 100 bytes
@@ -152,6 +156,7 @@ impl<'d> FlowTable<'d> {
             last_sweep: Timestamp(i64::MIN),
             stats: TableStats::default(),
             attempts: None,
+            carried_payload: rustc_hash::FxHashSet::default(),
         }
     }
 
@@ -387,10 +392,20 @@ impl<'d> FlowTable<'d> {
         }
         findings.extend(extra);
         if let Some(attempts) = self.attempts.as_mut() {
-            if attempts.len() < MAX_ATTEMPTS
-                && !findings.iter().any(|f| f.confidence >= Confidence::Medium)
-            {
-                attempts.extend(ConnectionAttempt::from_flow(&entry.info));
+            let info = &entry.info;
+            if info.transport == Transport::Tcp {
+                let pair = endpoint_pair_hash(info.a, info.b);
+                if info.stats.iter().any(|s| s.payload_bytes > 0) {
+                    if self.carried_payload.len() >= MAX_ATTEMPTS {
+                        self.carried_payload.clear();
+                    }
+                    self.carried_payload.insert(pair);
+                } else if attempts.len() < MAX_ATTEMPTS
+                    && !findings.iter().any(|f| f.confidence >= Confidence::Medium)
+                    && (info.initiator_known || !self.carried_payload.contains(&pair))
+                {
+                    attempts.extend(ConnectionAttempt::from_flow(info));
+                }
             }
         }
         report(findings, &entry.info, ctx, emit);
@@ -430,6 +445,14 @@ impl<'d> FlowTable<'d> {
             report(findings, &info, ctx, emit);
         }
     }
+}
+
+/// The same hash for both orders of two endpoints.
+fn endpoint_pair_hash(a: SocketAddr, b: SocketAddr) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    if a <= b { (a, b) } else { (b, a) }.hash(&mut h);
+    h.finish()
 }
 
 /// Findings for the payload-less connections whose server the input proved a pool
