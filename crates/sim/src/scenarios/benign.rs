@@ -482,3 +482,57 @@ pub(crate) fn tls_website(ctx: &mut Ctx) -> Result<Built, SimError> {
     truth.sni = Some(sni.into());
     Ok((car.into_packets(), truth))
 }
+
+/// A machine fetching software updates from a mirror over TLS 1.3: one keep-alive connection,
+/// files of 32 KiB to 4 MiB (log-uniform, as package sizes spread) every 15-90 s, sent in
+/// full-size segments at LAN speed. Bulk traffic: what most bytes of a real link look like, the
+/// shape mining is not (large segments, server-heavy, no job rhythm).
+pub(crate) fn https_download(ctx: &mut Ctx) -> Result<Built, SimError> {
+    let client = SocketAddr::new(ctx.lan_ip(), ctx.ephemeral_port());
+    let server = SocketAddr::new(ctx.doc_ip(), 443);
+    let sni = "mirror.example.org";
+    let opts = TlsOptions {
+        server_name: sni.into(),
+        server_ip: server.ip(),
+        send_sni: true,
+        alpn: vec![b"http/1.1".to_vec()],
+        tls12_only: false,
+    };
+    let conv = ctx.conversation(client, server);
+    let seed = ctx.sub_seed();
+    let start = ctx.start;
+    let (mut car, mut t) = Carrier::tls(conv, seed, &opts, start)?;
+    let mut file = 0u32;
+    loop {
+        file += 1;
+        let size = (ctx
+            .rng
+            .gen_range((32.0f64 * 1024.0).ln()..(4.0f64 * 1024.0 * 1024.0).ln()))
+        .exp() as usize;
+        let req = format!("GET /debian/pool/main/p/pkg{file}/pkg{file}_1.{file}-1_amd64.deb HTTP/1.1\r\nHost: {sni}\r\nUser-Agent: Debian APT-HTTP/1.3 (2.6.1)\r\nAccept: */*\r\n\r\n");
+        // Package bytes are compressed: random-looking, and encrypted anyway.
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.debian.binary-package\r\nContent-Length: {size}\r\n\r\n"
+        )
+        .into_bytes();
+        let head = resp.len();
+        resp.resize(head + size, 0);
+        ctx.rng.fill(&mut resp[head..]);
+        let think = ctx.think();
+        t = car.exchange(C2S, t, req.as_bytes(), &resp, think)?;
+        t += ctx.uniform_us(15.0, 90.0);
+        if t > ctx.end {
+            break;
+        }
+    }
+    let end = ctx.end.max(t);
+    car.close(end + 1_000)?;
+    let mut truth = benign_truth(
+        ctx,
+        client,
+        server,
+        "TLS 1.3 bulk downloads (32 KiB-4 MiB packages every 15-90 s) from a mirror",
+    );
+    truth.sni = Some(sni.into());
+    Ok((car.into_packets(), truth))
+}

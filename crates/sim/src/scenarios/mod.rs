@@ -66,6 +66,7 @@ pub(crate) fn registry() -> Vec<(ScenarioSpec, Builder)> {
         spec!("benign-websocket-chat", "benign", false, "WebSocket upgrade and masked chat frames whose JSON has a `method` field", benign::websocket_chat),
         spec!("benign-ssh", "benign", false, "SSH banners, KEXINIT, then a long interactive session of encrypted packets", benign::ssh),
         spec!("benign-tls-website", "benign", false, "rustls TLS 1.3 to an ordinary website (SNI, ALPN h2) with periodic polling", benign::tls_website),
+        spec!("benign-https-download", "benign", false, "TLS 1.3 bulk downloads of 32 KiB-4 MiB packages from a mirror every 15-90 s (most bytes of a real link)", benign::https_download),
     ]
 }
 
