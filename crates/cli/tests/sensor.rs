@@ -135,6 +135,12 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
             "--scenario",
             "cryptonote-xmrig",
         ])
+        .args([
+            "--scenario",
+            "stratum-v1-ltc-internal-pool",
+            "--scenario",
+            "benign-https-download",
+        ])
         .output()
         .unwrap();
     let mut files = files;
@@ -143,6 +149,8 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
         "nat-rigs-tls.pcap",
         "benign-tls-website.pcap",
         "cryptonote-xmrig.pcap",
+        "stratum-v1-ltc-internal-pool.pcap",
+        "benign-https-download.pcap",
     ] {
         let f = sim.path().join(name);
         assert!(f.exists(), "simulator wrote {name}");
@@ -199,6 +207,12 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
     // sensor judges them too (when they settle, or when it stops).
     assert!(
         want.iter().any(|k| k.starts_with("\"pool-endpoint\"")),
+        "{want:?}"
+    );
+    // The pool run inside the network is a summary across sessions; the sensor reports it too
+    // (once settled, or when it stops).
+    assert!(
+        want.iter().any(|k| k.starts_with("\"internal-pool\"")),
         "{want:?}"
     );
     assert_eq!(lines(&live.stdout), want, "sensor stderr: {stderr}");

@@ -6,7 +6,7 @@
 //! [`internal_pools`] finds pools at private addresses that answer mining protocols to other
 //! internal hosts: an internal proxy or pool concentrating many miners.
 
-use minetrace_core::{Confidence, Dialect, Endpoint, Finding, FindingKind, Timestamp};
+use minetrace_core::{Confidence, Dialect, Endpoint, Finding, FindingKind, SourceRef, Timestamp};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -198,11 +198,28 @@ pub fn is_internal(ip: &IpAddr) -> bool {
     }
 }
 
+/// The server of a finding that shows a pool run inside the network: a mining protocol
+/// (Medium or better) answered by a private address to another private address.
+pub fn internal_pool_server(f: &Finding) -> Option<&Endpoint> {
+    let (Some(client), Some(server), Some(dialect)) = (&f.client, &f.server, f.dialect) else {
+        return None;
+    };
+    (f.kind == FindingKind::Network
+        && dialect.is_mining_protocol()
+        && f.confidence >= Confidence::Medium
+        && client.ip != server.ip
+        && is_internal(&server.ip)
+        && is_internal(&client.ip))
+    .then_some(server)
+}
+
 /// One finding per internal pool: a private server address answering a mining protocol
-/// (Medium or better) to other internal hosts.
+/// (Medium or better) to other internal hosts ([`internal_pool_server`]), with the source (kind
+/// and name) of its first session.
 pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
     struct Pool {
         server: Endpoint,
+        source: SourceRef,
         clients: BTreeSet<IpAddr>,
         dialects: BTreeMap<Dialect, usize>,
         wallets: BTreeSet<String>,
@@ -218,18 +235,16 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
         let (Some(client), Some(server), Some(dialect)) = (&f.client, &f.server, f.dialect) else {
             continue;
         };
-        let protocol = dialect.is_mining_protocol();
-        if f.kind != FindingKind::Network
-            || !protocol
-            || f.confidence < Confidence::Medium
-            || client.ip == server.ip
-            || !is_internal(&server.ip)
-            || !is_internal(&client.ip)
-        {
+        if internal_pool_server(f).is_none() {
             continue;
         }
         let p = pools.entry(server.to_string()).or_insert_with(|| Pool {
             server: server.clone(),
+            source: SourceRef {
+                kind: f.source.kind.clone(),
+                name: f.source.name.clone(),
+                ..SourceRef::default()
+            },
             clients: BTreeSet::new(),
             dialects: BTreeMap::new(),
             wallets: BTreeSet::new(),
@@ -268,6 +283,7 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
             f.seen_at(p.last);
             f.dialect = dialect;
             f.server = Some(p.server.clone());
+            f.source = p.source;
             f.transport = Some("tcp".into());
             f.confidence = p.confidence;
             let shown: Vec<String> = p.clients.iter().take(16).map(IpAddr::to_string).collect();

@@ -19,13 +19,13 @@ pub mod afpacket;
 mod evidence;
 
 use afpacket::{RingOptions, RxRing};
-use minetrace_core::{Finding, Timestamp};
+use minetrace_core::{Endpoint, Finding, Timestamp};
 use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector, DnsLearned};
 use minetrace_net::capture::LinkType;
 use minetrace_net::decode::decode;
 use minetrace_net::table::{proven_attempt_findings, FlowTable, TableLimits};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -157,6 +157,7 @@ impl Sensor {
         let errors = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
         let proven = Arc::new(Mutex::new(ProvenPools::default()));
+        let internal = Arc::new(Mutex::new(InternalPools::default()));
         let finishing = Arc::new(Barrier::new(rings.len()));
         let mut workers = Vec::new();
         for ring in rings {
@@ -171,6 +172,7 @@ impl Sensor {
                 errors: errors.clone(),
                 evidence: evidence.clone(),
                 proven: proven.clone(),
+                internal: internal.clone(),
                 finishing: finishing.clone(),
                 out: tx.clone(),
             };
@@ -220,6 +222,9 @@ struct Worker {
     /// Pool addresses proven by any worker's findings (a session and an attempt to the same
     /// pool may land on different workers).
     proven: Arc<Mutex<ProvenPools>>,
+    /// Sessions served by internal addresses, from every worker (an internal pool's miners land
+    /// on different workers).
+    internal: Arc<Mutex<InternalPools>>,
     /// Workers wait here at the end so that every worker's last findings count as proof before
     /// the remaining attempts are judged.
     finishing: Arc<Barrier>,
@@ -303,6 +308,66 @@ impl PendingAttempts {
     }
 }
 
+/// An internal pool is reported once its first session has been known this long, with the
+/// sessions seen by then (a capture file is summarised at its end; a live link has no end).
+const INTERNAL_POOL_SETTLE_SECS: i64 = 60;
+/// Most sessions held for internal pools not yet reported (later ones are not counted).
+const MAX_INTERNAL_POOL_SESSIONS: usize = 65_536;
+
+/// Mining sessions answered by an internal address to another one
+/// ([`minetrace_detect::summary::internal_pool_server`]), gathered per server until the
+/// internal pool is reported: once settled, or when the sensor stops.
+#[derive(Default)]
+struct InternalPools {
+    /// Server -> (when its first session arrived, wall clock; its sessions so far).
+    waiting: HashMap<Endpoint, (Timestamp, Vec<Finding>)>,
+    reported: HashSet<Endpoint>,
+    held: usize,
+}
+
+impl InternalPools {
+    fn observe(&mut self, f: &Finding, now: Timestamp) {
+        let Some(server) = minetrace_detect::summary::internal_pool_server(f) else {
+            return;
+        };
+        if self.held >= MAX_INTERNAL_POOL_SESSIONS || self.reported.contains(server) {
+            return;
+        }
+        self.waiting
+            .entry(server.clone())
+            .or_insert_with(|| (now, Vec::new()))
+            .1
+            .push(f.clone());
+        self.held += 1;
+    }
+
+    /// The internal pools settled as of `now` (all of them when `all`), each reported once.
+    fn take_settled(&mut self, now: Timestamp, all: bool) -> Vec<Finding> {
+        let settled = now.0 - INTERNAL_POOL_SETTLE_SECS * 1_000_000;
+        let ripe: Vec<Endpoint> = self
+            .waiting
+            .iter()
+            .filter(|(_, (first, _))| all || first.0 <= settled)
+            .map(|(server, _)| server.clone())
+            .collect();
+        let mut sessions = Vec::new();
+        for server in ripe {
+            if let Some((_, found)) = self.waiting.remove(&server) {
+                self.held -= found.len();
+                sessions.extend(found);
+            }
+            if self.reported.len() < MAX_INTERNAL_POOL_SESSIONS {
+                self.reported.insert(server);
+            }
+        }
+        let mut pools = minetrace_detect::summary::internal_pools(&sessions);
+        for f in &mut pools {
+            f.assign_id();
+        }
+        pools
+    }
+}
+
 impl Worker {
     fn run(mut self) {
         let detectors = self.detectors.clone();
@@ -361,6 +426,9 @@ impl Worker {
                     found.push(f)
                 });
                 attempts.judge(&mut table, now, false, &self.proven, &ctx, &mut found);
+                if let Ok(mut internal) = self.internal.lock() {
+                    found.extend(internal.take_settled(now, false));
+                }
                 if let Ok(s) = self.ring.stats() {
                     self.counters
                         .kernel_drops
@@ -372,8 +440,9 @@ impl Worker {
         }
         table.finish(&mut ctx, &mut |f| found.push(f));
         self.flush(&mut found, recent.as_ref());
-        // Every worker's last findings are proof before the attempts left are judged.
-        self.finishing.wait();
+        // Every worker's last findings are proof before the attempts left are judged, and
+        // their sessions count for the internal pools the last worker reports.
+        let last = self.finishing.wait().is_leader();
         attempts.judge(
             &mut table,
             Timestamp::now(),
@@ -382,6 +451,11 @@ impl Worker {
             &ctx,
             &mut found,
         );
+        if last {
+            if let Ok(mut internal) = self.internal.lock() {
+                found.extend(internal.take_settled(Timestamp::now(), true));
+            }
+        }
         self.flush(&mut found, recent.as_ref());
         self.counters
             .flows
@@ -395,6 +469,12 @@ impl Worker {
             if let Ok(mut proven) = self.proven.lock() {
                 for f in found.iter() {
                     proven.observe(f);
+                }
+            }
+            if let Ok(mut internal) = self.internal.lock() {
+                let now = Timestamp::now();
+                for f in found.iter() {
+                    internal.observe(f, now);
                 }
             }
         }
@@ -523,5 +603,62 @@ mod tests {
             [Some(2)]
         );
         assert!(pending.waiting.is_empty());
+    }
+    #[test]
+    fn internal_pools_are_reported_once_settled_or_at_stop() {
+        let session = |client: &str, server: &str| {
+            let mut f = session_to(server, 5 * S);
+            f.client = Some(client.parse::<SocketAddr>().unwrap().into());
+            f.source.kind = "interface".into();
+            f.source.name = "eth0".into();
+            f
+        };
+        let mut pools = InternalPools::default();
+        let t = 10_000 * S;
+        pools.observe(&session("10.0.7.21:40000", "10.0.5.4:3333"), Timestamp(t));
+        pools.observe(
+            &session("10.0.7.22:40000", "10.0.5.4:3333"),
+            Timestamp(t + S),
+        );
+        // A public pool and a session to itself are no internal pool.
+        pools.observe(
+            &session("10.0.7.23:40000", "203.0.113.5:3333"),
+            Timestamp(t),
+        );
+        pools.observe(&session("10.0.5.9:40000", "10.0.5.9:3333"), Timestamp(t));
+        pools.observe(
+            &session("10.0.7.24:40000", "10.0.5.8:3333"),
+            Timestamp(t + 30 * S),
+        );
+        assert!(pools.take_settled(Timestamp(t + 59 * S), false).is_empty());
+
+        let settled = pools.take_settled(Timestamp(t + 60 * S), false);
+        assert_eq!(settled.len(), 1, "{settled:#?}");
+        let pool = &settled[0];
+        assert_eq!(pool.detector, "internal-pool");
+        assert_eq!(
+            pool.server,
+            Some("10.0.5.4:3333".parse::<SocketAddr>().unwrap().into())
+        );
+        assert_eq!(pool.source.kind, "interface");
+        assert_eq!(
+            pool.evidence.extra["clients"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert!(!pool.id.is_empty());
+
+        // Reported once: later sessions to it are not held; the other pool is reported at stop.
+        pools.observe(
+            &session("10.0.7.25:40000", "10.0.5.4:3333"),
+            Timestamp(t + 61 * S),
+        );
+        let rest = pools.take_settled(Timestamp(t + 62 * S), true);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(
+            rest[0].server,
+            Some("10.0.5.8:3333".parse::<SocketAddr>().unwrap().into())
+        );
+        assert_eq!(pools.held, 0);
+        assert!(pools.take_settled(Timestamp(t + 63 * S), true).is_empty());
     }
 }
