@@ -430,11 +430,14 @@ pub(crate) fn ssh(ctx: &mut Ctx) -> Result<Built, SimError> {
     Ok((car.into_packets(), truth))
 }
 
-/// A browser tab polling a normal website over TLS 1.3.
-pub(crate) fn tls_website(ctx: &mut Ctx) -> Result<Built, SimError> {
+/// A LAN client's TLS 1.3 connection to `sni` on port 443 (ALPN http/1.1), handshaken at the
+/// start of the capture: client, server, the carrier and the time the handshake finished.
+fn https_session(
+    ctx: &mut Ctx,
+    sni: &str,
+) -> Result<(SocketAddr, SocketAddr, Carrier, u64), SimError> {
     let client = SocketAddr::new(ctx.lan_ip(), ctx.ephemeral_port());
     let server = SocketAddr::new(ctx.doc_ip(), 443);
-    let sni = "www.example.com";
     let opts = TlsOptions {
         server_name: sni.into(),
         server_ip: server.ip(),
@@ -445,7 +448,14 @@ pub(crate) fn tls_website(ctx: &mut Ctx) -> Result<Built, SimError> {
     let conv = ctx.conversation(client, server);
     let seed = ctx.sub_seed();
     let start = ctx.start;
-    let (mut car, mut t) = Carrier::tls(conv, seed, &opts, start)?;
+    let (car, t) = Carrier::tls(conv, seed, &opts, start)?;
+    Ok((client, server, car, t))
+}
+
+/// A browser tab polling a normal website over TLS 1.3.
+pub(crate) fn tls_website(ctx: &mut Ctx) -> Result<Built, SimError> {
+    let sni = "www.example.com";
+    let (client, server, mut car, mut t) = https_session(ctx, sni)?;
     let page_len = ctx.rng.gen_range(20_000..40_000);
     let page: String = "<!doctype html><html><body>".to_string()
         + &"lorem ipsum ".repeat(page_len / 12)
@@ -488,20 +498,8 @@ pub(crate) fn tls_website(ctx: &mut Ctx) -> Result<Built, SimError> {
 /// full-size segments at LAN speed. Bulk traffic: what most bytes of a real link look like, the
 /// shape mining is not (large segments, server-heavy, no job rhythm).
 pub(crate) fn https_download(ctx: &mut Ctx) -> Result<Built, SimError> {
-    let client = SocketAddr::new(ctx.lan_ip(), ctx.ephemeral_port());
-    let server = SocketAddr::new(ctx.doc_ip(), 443);
     let sni = "mirror.example.org";
-    let opts = TlsOptions {
-        server_name: sni.into(),
-        server_ip: server.ip(),
-        send_sni: true,
-        alpn: vec![b"http/1.1".to_vec()],
-        tls12_only: false,
-    };
-    let conv = ctx.conversation(client, server);
-    let seed = ctx.sub_seed();
-    let start = ctx.start;
-    let (mut car, mut t) = Carrier::tls(conv, seed, &opts, start)?;
+    let (client, server, mut car, mut t) = https_session(ctx, sni)?;
     let mut file = 0u32;
     loop {
         file += 1;
