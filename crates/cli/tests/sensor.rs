@@ -3,6 +3,8 @@
 //! of `minetrace analyze` on the same captures. Needs root, iproute2 and tcpreplay; says it is
 //! skipped otherwise.
 
+mod support;
+
 use assert_cmd::cargo::CommandCargoExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -216,4 +218,100 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
         "{want:?}"
     );
     assert_eq!(lines(&live.stdout), want, "sensor stderr: {stderr}");
+}
+
+/// Replays `pcap` from the namespace side while `minetrace sensor` runs on the host side with
+/// `extra` arguments for `secs` seconds; returns the sensor's output.
+fn sensor_run(net: &Netns, pcap: &Path, secs: u64, extra: &[&str]) -> std::process::Output {
+    let sensor = Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["sensor", "--interface", &net.host_if, "--duration"])
+        .arg(secs.to_string())
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let replay = Command::new("ip")
+        .args(["netns", "exec", &net.ns, "tcpreplay", "-q", "--topspeed"])
+        .args(["-i", &net.peer_if()])
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    sensor.wait_with_output().unwrap()
+}
+
+/// With `--server` the sensor streams what it finds to a real server process as it goes, each
+/// finding with the estimates `analyze` adds; with the server down, `--spool` keeps them.
+#[test]
+fn sensor_streams_findings_to_the_server() {
+    if Command::new("tcpreplay").arg("-V").output().is_err() {
+        eprintln!("skipped: tcpreplay not installed");
+        return;
+    }
+    let Some(net) = Netns::create("u") else {
+        eprintln!("skipped: cannot create network namespaces (not root?)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = support::token(&data, "mirror-sensor", "sensor");
+    let port = support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let caps = tmp.path().join("caps");
+    support::bin()
+        .args(["simulate", "--seed", "3", "--minutes", "2"])
+        .args(["--scenario", "cryptonote-xmrig", "--out"])
+        .arg(&caps)
+        .assert()
+        .success();
+    let pcap = caps.join("cryptonote-xmrig.pcap");
+
+    // Server down: the findings wait in the spool, and the capture is not disturbed.
+    let spool = tmp.path().join("spool");
+    let spool_arg = spool.to_string_lossy().into_owned();
+    let down = sensor_run(
+        &net,
+        &pcap,
+        6,
+        &["--server", &url, "--token", &token, "--spool", &spool_arg],
+    );
+    let err = String::from_utf8_lossy(&down.stderr);
+    let written = String::from_utf8_lossy(&down.stdout).lines().count();
+    assert!(written >= 1, "{err}");
+    assert!(err.contains(&format!("{written} spooled")), "{err}");
+
+    let _server = support::start_server(&data, port);
+    let up = sensor_run(&net, &pcap, 6, &["--server", &url, "--token", &token]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    let out = String::from_utf8_lossy(&up.stdout);
+    let findings: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!findings.is_empty(), "{err}");
+    // Live findings are new to the server (their ids name the interface, not a file).
+    assert!(
+        err.contains(&format!(
+            "{} new finding(s), 0 already stored",
+            findings.len()
+        )),
+        "{err}"
+    );
+    let session = findings
+        .iter()
+        .find(|f| f["dialect"] == "cryptonote")
+        .expect("the XMRig session");
+    assert!(
+        session["evidence"]["extra"]["estimate"]["power"]["value"]
+            .as_f64()
+            .is_some_and(|w| w > 0.0),
+        "{session}"
+    );
 }

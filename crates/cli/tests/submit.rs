@@ -2,64 +2,11 @@
 //! tokens from `minetrace token create`, findings submitted once (a second run adds nothing), the
 //! case visible through `minetrace cases list`, and a spool while the server is down.
 
-use assert_cmd::Command;
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    Command::cargo_bin("minetrace").unwrap()
-}
-
-fn token(data: &Path, name: &str, role: &str) -> String {
-    let out = bin()
-        .args(["token", "create", "--data"])
-        .arg(data)
-        .args(["--name", name, "--role", role])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data: &Path, port: u16) -> Server {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minetrace"))
-        .args(["server", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server(child)
-}
+use support::{bin, free_port, start_server, token};
 
 fn simulate(dir: &Path) {
     bin()

@@ -1,5 +1,6 @@
 //! `minetrace sensor --interface IF`: live capture (AF_PACKET ring, no libpcap) through the same
-//! detectors as `analyze`, findings streamed as they are made.
+//! detectors as `analyze`, findings written as they are made and, with `--server`, streamed to
+//! the server in batches (spooled while it is unreachable, with `--spool`).
 
 use crate::output::{self, Format};
 use anyhow::Context as _;
@@ -42,6 +43,55 @@ pub struct Args {
     /// Print packet, drop and throughput counters to stderr when stopping.
     #[arg(long)]
     pub stats: bool,
+    #[command(flatten)]
+    pub upload: crate::upload::UploadArgs,
+}
+
+/// Findings go to the server in batches of at most this many...
+const UPLOAD_BATCH: usize = 500;
+/// ...at least this often while any wait.
+const UPLOAD_EVERY: Duration = Duration::from_secs(1);
+/// A failure to submit that repeats is reported again only after this long.
+const UPLOAD_ERROR_EVERY: Duration = Duration::from_secs(60);
+
+/// Streams the sensor's findings to the server as they are made: batched, spooled while the
+/// server is unreachable (with `--spool`), and never stopping the capture when it fails.
+struct Streaming {
+    uploader: crate::upload::Uploader,
+    batch: Vec<minetrace_core::Finding>,
+    last_send: Instant,
+    /// Findings the server did not get (a failure without a spool to keep them).
+    lost: usize,
+    last_error: Option<(String, Instant)>,
+}
+
+impl Streaming {
+    fn push(&mut self, f: &minetrace_core::Finding) {
+        self.batch.push(f.clone());
+    }
+
+    fn send_due(&mut self, force: bool) {
+        if self.batch.is_empty() {
+            return;
+        }
+        if !force && self.batch.len() < UPLOAD_BATCH && self.last_send.elapsed() < UPLOAD_EVERY {
+            return;
+        }
+        self.last_send = Instant::now();
+        let batch = std::mem::take(&mut self.batch);
+        if let Err(e) = self.uploader.send(&batch) {
+            self.lost += batch.len();
+            let message = format!("{e:#}");
+            let repeat = self
+                .last_error
+                .as_ref()
+                .is_some_and(|(m, at)| *m == message && at.elapsed() < UPLOAD_ERROR_EVERY);
+            if !repeat {
+                eprintln!("minetrace: error: {message} (the capture goes on; findings are still written here)");
+                self.last_error = Some((message, Instant::now()));
+            }
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
@@ -68,6 +118,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             afpacket::parse_bpf(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
         );
     }
+    // Checked before the capture starts, so a typo fails at once.
+    let mut streaming = args.upload.uploader()?.map(|uploader| Streaming {
+        uploader,
+        batch: Vec::new(),
+        last_send: Instant::now(),
+        lost: 0,
+        last_error: None,
+    });
+    let estimate_cfg = minetrace_estimate::EstimateConfig::default();
     minetrace_sensor::stop_on_signals();
     let stop = Arc::new(AtomicBool::new(false));
     let sensor = Sensor::start(config, Arc::new(intel), stop.clone())?;
@@ -80,8 +139,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             stop.store(true, Ordering::Relaxed);
         }
         match sensor.recv_timeout(Duration::from_millis(200)) {
-            Ok(f) => {
+            Ok(mut f) => {
                 found += 1;
+                // The same estimates `analyze` adds (hashrate -> power -> energy).
+                crate::estimates::annotate(&estimate_cfg, std::slice::from_mut(&mut f));
+                if let Some(s) = streaming.as_mut() {
+                    s.push(&f);
+                }
                 let mut out = stdout.lock();
                 match args.format {
                     Format::Jsonl => output::write_jsonl(&mut out, &f)?,
@@ -94,6 +158,19 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(s) = streaming.as_mut() {
+            s.send_due(false);
+        }
+    }
+    if let Some(s) = streaming.as_mut() {
+        s.send_due(true);
+        eprintln!("minetrace: {}", s.uploader.summary());
+        if s.lost > 0 {
+            eprintln!(
+                "minetrace: {} finding(s) did not reach the server (use --spool DIR to keep them while it is down)",
+                s.lost
+            );
         }
     }
     let counters = sensor.counters.clone();
@@ -116,7 +193,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     for e in &errors {
         eprintln!("minetrace: error: {e}");
     }
-    Ok(if !errors.is_empty() {
+    let lost = streaming.as_ref().map_or(0, |s| s.lost);
+    Ok(if !errors.is_empty() || lost > 0 {
         crate::EXIT_ERROR
     } else if found > 0 {
         crate::EXIT_FINDINGS

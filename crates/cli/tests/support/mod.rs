@@ -1,0 +1,62 @@
+//! Helpers shared by the CLI integration tests that talk to a real `minetrace server` process
+//! on 127.0.0.1 (each test binary includes this module with `mod support;`).
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    Command::cargo_bin("minetrace").unwrap()
+}
+
+pub fn token(data: &Path, name: &str, role: &str) -> String {
+    let out = bin()
+        .args(["token", "create", "--data"])
+        .arg(data)
+        .args(["--name", name, "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start_server(data: &Path, port: u16) -> Server {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("minetrace"))
+        .args(["server", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server(child)
+}
