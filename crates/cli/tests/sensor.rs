@@ -159,41 +159,7 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
         files.push(f);
     }
 
-    let sensor = Command::cargo_bin("minetrace")
-        .unwrap()
-        .args([
-            "sensor",
-            "--interface",
-            &net.host_if,
-            "--duration",
-            "12",
-            "--stats",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let replay = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.ns,
-            "tcpreplay",
-            "-q",
-            "--topspeed",
-            "-i",
-            &net.peer_if(),
-        ])
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let live = sensor.wait_with_output().unwrap();
+    let live = sensor_run(&net, &files, 12, &["--stats"]);
     let stderr = String::from_utf8_lossy(&live.stderr);
     assert!(stderr.contains("0 kernel drops"), "{stderr}");
 
@@ -220,9 +186,9 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
     assert_eq!(lines(&live.stdout), want, "sensor stderr: {stderr}");
 }
 
-/// Replays `pcap` from the namespace side while `minetrace sensor` runs on the host side with
+/// Replays `pcaps` from the namespace side while `minetrace sensor` runs on the host side with
 /// `extra` arguments for `secs` seconds; returns the sensor's output.
-fn sensor_run(net: &Netns, pcap: &Path, secs: u64, extra: &[&str]) -> std::process::Output {
+fn sensor_run(net: &Netns, pcaps: &[PathBuf], secs: u64, extra: &[&str]) -> std::process::Output {
     let sensor = Command::cargo_bin("minetrace")
         .unwrap()
         .args(["sensor", "--interface", &net.host_if, "--duration"])
@@ -236,7 +202,7 @@ fn sensor_run(net: &Netns, pcap: &Path, secs: u64, extra: &[&str]) -> std::proce
     let replay = Command::new("ip")
         .args(["netns", "exec", &net.ns, "tcpreplay", "-q", "--topspeed"])
         .args(["-i", &net.peer_if()])
-        .arg(pcap)
+        .args(pcaps)
         .output()
         .unwrap();
     assert!(
@@ -271,7 +237,7 @@ fn sensor_streams_findings_to_the_server() {
         .arg(&caps)
         .assert()
         .success();
-    let pcap = caps.join("cryptonote-xmrig.pcap");
+    let pcap = [caps.join("cryptonote-xmrig.pcap")];
 
     // Server down: the findings wait in the spool, and the capture is not disturbed.
     let spool = tmp.path().join("spool");
@@ -279,7 +245,7 @@ fn sensor_streams_findings_to_the_server() {
     let down = sensor_run(
         &net,
         &pcap,
-        6,
+        8,
         &["--server", &url, "--token", &token, "--spool", &spool_arg],
     );
     let err = String::from_utf8_lossy(&down.stderr);
@@ -288,7 +254,7 @@ fn sensor_streams_findings_to_the_server() {
     assert!(err.contains(&format!("{written} spooled")), "{err}");
 
     let _server = support::start_server(&data, port);
-    let up = sensor_run(&net, &pcap, 6, &["--server", &url, "--token", &token]);
+    let up = sensor_run(&net, &pcap, 8, &["--server", &url, "--token", &token]);
     let err = String::from_utf8_lossy(&up.stderr);
     let out = String::from_utf8_lossy(&up.stdout);
     let findings: Vec<serde_json::Value> = out
