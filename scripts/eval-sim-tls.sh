@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Per-session precision and recall of `minetrace analyze` on simulated encrypted mining (TLS with
 # and without SNI, on pool ports and 443, rigs behind NAT) and on long-lived benign sessions
-# (TLS website, SSH, MQTT, websocket chat, JSON-RPC), over several simulator seeds.
+# (TLS website, bulk TLS downloads, SSH, MQTT, websocket chat, JSON-RPC), over several simulator
+# seeds.
 # Usage: scripts/eval-sim-tls.sh [seeds]   (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,8 @@ for seed in $(seq 1 "$seeds"); do
   "$mt" simulate --seed "$seed" --minutes 10 --out "$work/$seed" \
     --scenario tls-stratum-sni --scenario tls-xmrig-no-sni-443 --scenario nat-rigs-tls \
     --scenario stratum-v2-noise --scenario benign-tls-website --scenario benign-ssh \
-    --scenario benign-mqtt --scenario benign-websocket-chat --scenario benign-jsonrpc-login >/dev/null
+    --scenario benign-mqtt --scenario benign-websocket-chat --scenario benign-jsonrpc-login \
+    --scenario benign-https-download >/dev/null
   for f in "$work/$seed"/*.pcap; do
     "$mt" analyze -q --format jsonl "$f" > "$f.jsonl" || true
   done
