@@ -1,11 +1,13 @@
-//! `--server URL --token T [--spool DIR]` for `analyze` and `scan`: findings are also submitted
-//! to a minetrace server. Checked before the work starts, so a typo fails in a second rather than
-//! after an hour of analysis.
+//! `--server URL --token T [--spool DIR]` for `analyze`, `scan`, `sensor` and `flows`: findings
+//! are also submitted to a minetrace server (long-running inputs stream them in batches).
+//! Checked before the work starts, so a typo fails in a second rather than after an hour of
+//! analysis.
 
 use anyhow::{bail, Context as _};
 use minetrace_client::{Client, Spool, SubmitOutcome};
 use minetrace_core::Finding;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct UploadArgs {
@@ -33,6 +35,17 @@ pub struct Uploader {
 }
 
 impl UploadArgs {
+    /// For long-running inputs (a live interface, a flow collector): `None` without `--server`.
+    pub fn streaming(&self) -> anyhow::Result<Option<Streaming>> {
+        Ok(self.uploader()?.map(|uploader| Streaming {
+            uploader,
+            batch: Vec::new(),
+            last_send: Instant::now(),
+            lost: 0,
+            last_error: None,
+        }))
+    }
+
     /// `None` without `--server`; an error names the flag at fault.
     pub fn uploader(&self) -> anyhow::Result<Option<Uploader>> {
         let Some(server) = &self.server else {
@@ -119,5 +132,65 @@ impl Uploader {
             ));
         }
         s
+    }
+}
+
+/// Findings go to the server in batches of at most this many...
+const UPLOAD_BATCH: usize = 500;
+/// ...at least this often while any wait.
+const UPLOAD_EVERY: Duration = Duration::from_secs(1);
+/// A failure to submit that repeats is reported again only after this long.
+const UPLOAD_ERROR_EVERY: Duration = Duration::from_secs(60);
+
+/// Streams the sensor's findings to the server as they are made: batched, spooled while the
+/// server is unreachable (with `--spool`), and never stopping the capture when it fails.
+pub struct Streaming {
+    uploader: Uploader,
+    batch: Vec<minetrace_core::Finding>,
+    last_send: Instant,
+    /// Findings the server did not get (a failure without a spool to keep them).
+    pub lost: usize,
+    last_error: Option<(String, Instant)>,
+}
+
+impl Streaming {
+    pub fn push(&mut self, f: &minetrace_core::Finding) {
+        self.batch.push(f.clone());
+    }
+
+    /// Sends what waits when a batch is full or a second has passed (always when `force`).
+    pub fn send_due(&mut self, force: bool) {
+        if self.batch.is_empty() {
+            return;
+        }
+        if !force && self.batch.len() < UPLOAD_BATCH && self.last_send.elapsed() < UPLOAD_EVERY {
+            return;
+        }
+        self.last_send = Instant::now();
+        let batch = std::mem::take(&mut self.batch);
+        if let Err(e) = self.uploader.send(&batch) {
+            self.lost += batch.len();
+            let message = format!("{e:#}");
+            let repeat = self
+                .last_error
+                .as_ref()
+                .is_some_and(|(m, at)| *m == message && at.elapsed() < UPLOAD_ERROR_EVERY);
+            if !repeat {
+                eprintln!("minetrace: error: {message} (the work goes on; findings are still written here)");
+                self.last_error = Some((message, Instant::now()));
+            }
+        }
+    }
+
+    /// Sends what is left and says on stderr what the server took and what it did not get.
+    pub fn finish(&mut self) {
+        self.send_due(true);
+        eprintln!("minetrace: {}", self.uploader.summary());
+        if self.lost > 0 {
+            eprintln!(
+                "minetrace: {} finding(s) did not reach the server (use --spool DIR to keep them while it is down)",
+                self.lost
+            );
+        }
     }
 }

@@ -148,3 +148,47 @@ fn server_flags_are_checked_before_any_work() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--token"));
 }
+
+/// `flows --server`: the findings from a flow file reach the server (each names its record), and
+/// a second run adds nothing.
+#[test]
+fn flows_submit_their_findings() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/flows/cesnet-miner22-dev.csv");
+    let Ok(text) = minetrace_core::io::read_bounded_string(&sample, 64 << 20) else {
+        eprintln!("skipped: ../shared not present");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let flows = tmp.path().join("sample.csv");
+    let head: Vec<&str> = text.lines().take(201).collect();
+    std::fs::write(&flows, head.join("\n") + "\n").unwrap();
+    let data = tmp.path().join("data");
+    let collector = token(&data, "province-flows", "sensor");
+    let port = free_port();
+    let _server = start_server(&data, port);
+    let url = format!("http://127.0.0.1:{port}");
+    let run = || {
+        bin()
+            .args(["flows", "--format", "jsonl", "--server", &url])
+            .env("MINETRACE_TOKEN", &collector)
+            .arg(&flows)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let err = String::from_utf8_lossy(&first.stderr);
+    let found = String::from_utf8_lossy(&first.stdout).lines().count();
+    assert_eq!(first.status.code(), Some(1), "{err}");
+    assert!(found > 10, "{err}");
+    assert!(
+        err.contains(&format!("{found} new finding(s), 0 already stored")),
+        "{err}"
+    );
+    let again = run();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains(&format!("0 new finding(s), {found} already stored")),
+        "{err}"
+    );
+}

@@ -57,9 +57,23 @@ impl Collector {
         on_record: &mut dyn FnMut(SocketAddr, FlowRecord),
         on_error: &mut dyn FnMut(SocketAddr, DecodeError),
     ) -> std::io::Result<CollectorStats> {
+        self.run_with_tick(stop, deadline, on_record, on_error, &mut || {})
+    }
+
+    /// [`Collector::run`], calling `tick` after every datagram and at least every 200 ms while
+    /// none arrives (to send what waits, or to notice a signal).
+    pub fn run_with_tick(
+        &mut self,
+        stop: &AtomicBool,
+        deadline: Option<Instant>,
+        on_record: &mut dyn FnMut(SocketAddr, FlowRecord),
+        on_error: &mut dyn FnMut(SocketAddr, DecodeError),
+        tick: &mut dyn FnMut(),
+    ) -> std::io::Result<CollectorStats> {
         let mut buf = vec![0u8; 65_536];
         let mut out = Vec::new();
         while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+            tick();
             let (n, from) = match self.socket.recv_from(&mut buf) {
                 Ok(x) => x,
                 Err(e)

@@ -8,7 +8,7 @@ use minetrace_flows::{Classifier, Evaluation, InputFormat, Item};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Most per-record errors printed per file (the rest are counted).
@@ -63,7 +63,13 @@ pub struct Args {
     /// No warnings about malformed records (they are still counted).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub upload: crate::upload::UploadArgs,
 }
+
+/// Most findings a collector keeps for the closing table or host summary (the stream itself is
+/// not bounded: JSON Lines and EVE are written and forgotten).
+const MAX_SUMMARY_FINDINGS: usize = 100_000;
 
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let mut intel = minetrace_intel::Intel::builtin();
@@ -79,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.evaluate {
         return evaluate(&args, intel);
     }
+    let mut streaming = args.upload.streaming()?;
     let format = args.input_format.map(InputFormat::from);
     // Files that carry names (DNS, TLS) are read first so flow records can use them.
     let mut files: Vec<(PathBuf, InputFormat)> = Vec::new();
@@ -106,6 +113,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     records += u64::from(matches!(item, Item::Flow(_)));
                     if let Some(f) = classifier.observe(&item, &source) {
                         emit(&mut out, args.format, &f)?;
+                        if let Some(s) = streaming.as_mut() {
+                            s.push(&f);
+                            s.send_due(false);
+                        }
                         all.push(f);
                     }
                 }
@@ -125,6 +136,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             );
         }
         errors += file_errors;
+    }
+    if let Some(s) = streaming.as_mut() {
+        s.finish();
+        errors += s.lost as u64;
     }
     if args.format == Format::Hosts {
         output::write_hosts(&mut out, &all)?;
@@ -172,10 +187,14 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
     if !args.quiet {
         eprintln!("minetrace: collecting NetFlow v5/v9 and IPFIX on udp://{local}");
     }
+    let mut streaming = args.upload.streaming()?;
     let mut classifier = Classifier::new(intel);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    // Kept only for the closing summary formats, and bounded: a collector runs for months.
+    let summarise = matches!(args.format, Format::Table | Format::Hosts);
     let mut findings: Vec<Finding> = Vec::new();
+    let mut found = 0usize;
     let mut write_error: Option<std::io::Error> = None;
     let stop = AtomicBool::new(false);
     let deadline = args
@@ -183,7 +202,10 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
         .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
     let quiet = args.quiet;
     let format = args.format;
-    let stats = collector.run(
+    // SIGINT/SIGTERM end the collection cleanly: what waits is sent, the summary written.
+    minetrace_sensor::stop_on_signals();
+    let pending = std::cell::RefCell::new(streaming.as_mut());
+    let stats = collector.run_with_tick(
         &stop,
         deadline,
         &mut |from, rec| {
@@ -193,12 +215,18 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
                 ..SourceRef::default()
             };
             if let Some(f) = classifier.classify(&rec, &source) {
+                found += 1;
                 if write_error.is_none() {
                     if let Err(e) = emit(&mut out, format, &f).and_then(|_| out.flush()) {
                         write_error = Some(e);
                     }
                 }
-                findings.push(f);
+                if let Some(s) = pending.borrow_mut().as_mut() {
+                    s.push(&f);
+                }
+                if summarise && findings.len() < MAX_SUMMARY_FINDINGS {
+                    findings.push(f);
+                }
             }
         },
         &mut |from, e| {
@@ -206,9 +234,30 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
                 eprintln!("minetrace: warning: datagram from {from}: {e}");
             }
         },
+        &mut || {
+            if minetrace_sensor::signalled() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if let Some(s) = pending.borrow_mut().as_mut() {
+                s.send_due(false);
+            }
+        },
     )?;
+    let lost = match streaming.as_mut() {
+        Some(s) => {
+            s.finish();
+            s.lost
+        }
+        None => 0,
+    };
     if let Some(e) = write_error {
         return Err(e.into());
+    }
+    if summarise && found > findings.len() {
+        eprintln!(
+            "minetrace: the summary below covers the first {} of {found} findings",
+            findings.len()
+        );
     }
     if format == Format::Table {
         output::write_table(&mut out, &findings)?;
@@ -223,10 +272,10 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
         stats.records,
         stats.malformed,
         stats.templates,
-        findings.len()
+        found
     )?;
     out.flush()?;
-    Ok(exit_code(0, findings.len()))
+    Ok(exit_code(lost as u64, found))
 }
 
 fn evaluate(args: &Args, intel: Arc<minetrace_intel::Intel>) -> anyhow::Result<u8> {

@@ -47,53 +47,6 @@ pub struct Args {
     pub upload: crate::upload::UploadArgs,
 }
 
-/// Findings go to the server in batches of at most this many...
-const UPLOAD_BATCH: usize = 500;
-/// ...at least this often while any wait.
-const UPLOAD_EVERY: Duration = Duration::from_secs(1);
-/// A failure to submit that repeats is reported again only after this long.
-const UPLOAD_ERROR_EVERY: Duration = Duration::from_secs(60);
-
-/// Streams the sensor's findings to the server as they are made: batched, spooled while the
-/// server is unreachable (with `--spool`), and never stopping the capture when it fails.
-struct Streaming {
-    uploader: crate::upload::Uploader,
-    batch: Vec<minetrace_core::Finding>,
-    last_send: Instant,
-    /// Findings the server did not get (a failure without a spool to keep them).
-    lost: usize,
-    last_error: Option<(String, Instant)>,
-}
-
-impl Streaming {
-    fn push(&mut self, f: &minetrace_core::Finding) {
-        self.batch.push(f.clone());
-    }
-
-    fn send_due(&mut self, force: bool) {
-        if self.batch.is_empty() {
-            return;
-        }
-        if !force && self.batch.len() < UPLOAD_BATCH && self.last_send.elapsed() < UPLOAD_EVERY {
-            return;
-        }
-        self.last_send = Instant::now();
-        let batch = std::mem::take(&mut self.batch);
-        if let Err(e) = self.uploader.send(&batch) {
-            self.lost += batch.len();
-            let message = format!("{e:#}");
-            let repeat = self
-                .last_error
-                .as_ref()
-                .is_some_and(|(m, at)| *m == message && at.elapsed() < UPLOAD_ERROR_EVERY);
-            if !repeat {
-                eprintln!("minetrace: error: {message} (the capture goes on; findings are still written here)");
-                self.last_error = Some((message, Instant::now()));
-            }
-        }
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.format == Format::Hosts {
         anyhow::bail!("--format hosts summarises a finished input; the sensor streams: use jsonl");
@@ -119,13 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         );
     }
     // Checked before the capture starts, so a typo fails at once.
-    let mut streaming = args.upload.uploader()?.map(|uploader| Streaming {
-        uploader,
-        batch: Vec::new(),
-        last_send: Instant::now(),
-        lost: 0,
-        last_error: None,
-    });
+    let mut streaming = args.upload.streaming()?;
     let estimate_cfg = minetrace_estimate::EstimateConfig::default();
     minetrace_sensor::stop_on_signals();
     let stop = Arc::new(AtomicBool::new(false));
@@ -164,14 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     if let Some(s) = streaming.as_mut() {
-        s.send_due(true);
-        eprintln!("minetrace: {}", s.uploader.summary());
-        if s.lost > 0 {
-            eprintln!(
-                "minetrace: {} finding(s) did not reach the server (use --spool DIR to keep them while it is down)",
-                s.lost
-            );
-        }
+        s.finish();
     }
     let counters = sensor.counters.clone();
     let errors = sensor.join();
