@@ -87,7 +87,7 @@ impl Uploader {
             self.add(o);
             return Ok(());
         };
-        if spool.pending().with_context(context)? > 0 {
+        if spool.has_pending().with_context(context)? {
             match spool.drain(&self.client) {
                 Ok(d) => self.drained += d.accepted + d.duplicates,
                 Err(e) if e.is_transient() => {

@@ -12,10 +12,15 @@ use std::path::{Path, PathBuf};
 /// Longest spooled line read back (one finding).
 const MAX_LINE: usize = 4 * 1024 * 1024;
 
+/// Most bytes a spool holds by default: a long outage fills the disk no further; findings that
+/// do not fit are refused with an error (the caller counts them as not delivered).
+pub const MAX_SPOOL_BYTES: u64 = 1 << 30;
+
 /// A directory holding `spool.jsonl` (pending findings) and `spool.offset` (drain progress).
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
+    max_bytes: u64,
 }
 
 /// What a drain did.
@@ -36,7 +41,14 @@ impl Spool {
         })?;
         Ok(Spool {
             dir: dir.to_path_buf(),
+            max_bytes: MAX_SPOOL_BYTES,
         })
+    }
+
+    /// The same spool holding at most `max_bytes` (sent findings included until it is emptied).
+    pub fn with_limit(mut self, max_bytes: u64) -> Spool {
+        self.max_bytes = max_bytes;
+        self
     }
 
     fn file(&self) -> PathBuf {
@@ -65,8 +77,29 @@ impl Spool {
             .append(true)
             .open(&path)
             .map_err(|e| self.err(&path, e))?;
+        let len = file.metadata().map_err(|e| self.err(&path, e))?.len();
+        if len.saturating_add(buf.len() as u64) > self.max_bytes {
+            return Err(self.err(
+                &path,
+                format!(
+                    "spool full ({len} of {} bytes): {} finding(s) not kept",
+                    self.max_bytes,
+                    findings.len()
+                ),
+            ));
+        }
         file.write_all(&buf).map_err(|e| self.err(&path, e))?;
         file.sync_data().map_err(|e| self.err(&path, e))
+    }
+
+    /// Whether anything waits, from the file's length and the drain offset (no reading: it is
+    /// asked before every submission, and a spool can be large after an outage).
+    pub fn has_pending(&self) -> Result<bool, ClientError> {
+        let len = match std::fs::metadata(self.file()) {
+            Ok(m) => m.len(),
+            Err(_) => return Ok(false),
+        };
+        Ok(len > self.offset()?)
     }
 
     /// Findings waiting (lines after the drain offset).
@@ -200,7 +233,7 @@ impl Spool {
         client: &Client,
         findings: &[Finding],
     ) -> Result<SpoolResult, ClientError> {
-        if self.pending()? > 0 {
+        if self.has_pending()? {
             match self.drain(client) {
                 Ok(_) => {}
                 Err(e) if e.is_transient() => {
@@ -226,4 +259,39 @@ impl Spool {
 pub enum SpoolResult {
     Sent(SubmitOutcome),
     Spooled(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minetrace_core::{FindingKind, Timestamp};
+
+    fn findings(n: i64) -> Vec<Finding> {
+        (0..n)
+            .map(|i| {
+                let mut f = Finding::new("stratum", FindingKind::Network, Timestamp(i));
+                f.assign_id();
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_spool_refuses_more_and_keeps_what_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        assert!(!spool.has_pending().unwrap());
+        spool.push(&findings(1)).unwrap();
+        let one = std::fs::metadata(spool.file()).unwrap().len();
+        assert!(spool.has_pending().unwrap());
+
+        // Room for two more lines of the same size, not three.
+        let spool = spool.with_limit(one * 3 + one / 2);
+        spool.push(&findings(2)).unwrap();
+        let err = spool.push(&findings(1)).unwrap_err().to_string();
+        assert!(err.contains("spool full"), "{err}");
+        assert!(err.contains("spool.jsonl"), "{err}");
+        assert_eq!(spool.pending().unwrap(), 3);
+        assert_eq!(std::fs::metadata(spool.file()).unwrap().len(), one * 3);
+    }
 }
