@@ -18,7 +18,8 @@ pub struct UploadArgs {
     /// variable, which keeps it out of the process list).
     #[arg(long, value_name = "T", requires = "server")]
     pub token: Option<String>,
-    /// Keep findings here while the server is unreachable; they are sent first on the next run.
+    /// Keep findings here while the server is unreachable; they are sent first once it answers
+    /// again (on the next run, for analyze and scan; within the run, for sensor and flows).
     #[arg(long, value_name = "DIR", requires = "server")]
     pub spool: Option<PathBuf>,
 }
