@@ -38,13 +38,7 @@ pub struct Uploader {
 impl UploadArgs {
     /// For long-running inputs (a live interface, a flow collector): `None` without `--server`.
     pub fn streaming(&self) -> anyhow::Result<Option<Streaming>> {
-        Ok(self.uploader()?.map(|uploader| Streaming {
-            uploader,
-            batch: Vec::new(),
-            last_send: Instant::now(),
-            lost: 0,
-            last_error: None,
-        }))
+        Ok(self.uploader()?.map(Streaming::start))
     }
 
     /// `None` without `--server`; an error names the flag at fault.
@@ -142,51 +136,57 @@ const UPLOAD_BATCH: usize = 500;
 const UPLOAD_EVERY: Duration = Duration::from_secs(1);
 /// A failure to submit that repeats is reported again only after this long.
 const UPLOAD_ERROR_EVERY: Duration = Duration::from_secs(60);
+/// Most findings waiting for the upload thread (a server that answers slowly or not at all must
+/// not grow the sensor's memory); beyond it findings are counted as not delivered.
+const UPLOAD_QUEUE: usize = 100_000;
 
-/// Streams the sensor's findings to the server as they are made: batched, spooled while the
-/// server is unreachable (with `--spool`), and never stopping the capture when it fails.
+/// Streams the findings of a long-running source (sensor, flow collector) to the server as they
+/// are made, from a thread of its own: a slow or unreachable server (each submission may retry
+/// for minutes) never holds up the capture or the local output. Batched, spooled while the
+/// server is unreachable (with `--spool`).
 pub struct Streaming {
-    uploader: Uploader,
-    batch: Vec<minetrace_core::Finding>,
-    last_send: Instant,
-    /// Findings the server did not get (a failure without a spool to keep them).
+    queue: Option<std::sync::mpsc::SyncSender<minetrace_core::Finding>>,
+    thread: Option<std::thread::JoinHandle<(Uploader, usize)>>,
+    /// Findings the server did not get (a failure without a spool to keep them, or a full queue).
     pub lost: usize,
-    last_error: Option<(String, Instant)>,
 }
 
 impl Streaming {
+    fn start(uploader: Uploader) -> Streaming {
+        let (tx, rx) = std::sync::mpsc::sync_channel(UPLOAD_QUEUE);
+        let thread = std::thread::spawn(move || upload_loop(uploader, rx));
+        Streaming {
+            queue: Some(tx),
+            thread: Some(thread),
+            lost: 0,
+        }
+    }
+
+    /// Hands a finding to the upload thread (never blocks).
     pub fn push(&mut self, f: &minetrace_core::Finding) {
-        self.batch.push(f.clone());
-    }
-
-    /// Sends what waits when a batch is full or a second has passed (always when `force`).
-    pub fn send_due(&mut self, force: bool) {
-        if self.batch.is_empty() {
-            return;
-        }
-        if !force && self.batch.len() < UPLOAD_BATCH && self.last_send.elapsed() < UPLOAD_EVERY {
-            return;
-        }
-        self.last_send = Instant::now();
-        let batch = std::mem::take(&mut self.batch);
-        if let Err(e) = self.uploader.send(&batch) {
-            self.lost += batch.len();
-            let message = format!("{e:#}");
-            let repeat = self
-                .last_error
-                .as_ref()
-                .is_some_and(|(m, at)| *m == message && at.elapsed() < UPLOAD_ERROR_EVERY);
-            if !repeat {
-                eprintln!("minetrace: error: {message} (the work goes on; findings are still written here)");
-                self.last_error = Some((message, Instant::now()));
-            }
+        let sent = self
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.try_send(f.clone()).is_ok());
+        if !sent {
+            self.lost += 1;
         }
     }
 
-    /// Sends what is left and says on stderr what the server took and what it did not get.
+    /// Sends what is left, waits for the upload thread, and says on stderr what the server took
+    /// and what it did not get.
     pub fn finish(&mut self) {
-        self.send_due(true);
-        eprintln!("minetrace: {}", self.uploader.summary());
+        self.queue = None;
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        match thread.join() {
+            Ok((uploader, lost)) => {
+                self.lost += lost;
+                eprintln!("minetrace: {}", uploader.summary());
+            }
+            Err(_) => eprintln!("minetrace: error: the upload thread failed"),
+        }
         if self.lost > 0 {
             eprintln!(
                 "minetrace: {} finding(s) did not reach the server (use --spool DIR to keep them while it is down)",
@@ -194,4 +194,49 @@ impl Streaming {
             );
         }
     }
+}
+
+/// The upload thread: batches of at most [`UPLOAD_BATCH`], sent at least every
+/// [`UPLOAD_EVERY`], until the queue closes; returns the uploader and the findings not delivered.
+fn upload_loop(
+    mut uploader: Uploader,
+    queue: std::sync::mpsc::Receiver<minetrace_core::Finding>,
+) -> (Uploader, usize) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut batch = Vec::new();
+    let mut lost = 0;
+    let mut last_error: Option<(String, Instant)> = None;
+    let mut due = Instant::now() + UPLOAD_EVERY;
+    let mut open = true;
+    while open || !batch.is_empty() {
+        if open {
+            match queue.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(f) => {
+                    batch.push(f);
+                    if batch.len() < UPLOAD_BATCH {
+                        continue;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => open = false,
+            }
+        }
+        due = Instant::now() + UPLOAD_EVERY;
+        if batch.is_empty() {
+            continue;
+        }
+        let sending = std::mem::take(&mut batch);
+        if let Err(e) = uploader.send(&sending) {
+            lost += sending.len();
+            let message = format!("{e:#}");
+            let repeat = last_error
+                .as_ref()
+                .is_some_and(|(m, at)| *m == message && at.elapsed() < UPLOAD_ERROR_EVERY);
+            if !repeat {
+                eprintln!("minetrace: error: {message} (the work goes on; findings are still written here)");
+                last_error = Some((message, Instant::now()));
+            }
+        }
+    }
+    (uploader, lost)
 }

@@ -115,7 +115,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                         emit(&mut out, args.format, &f)?;
                         if let Some(s) = streaming.as_mut() {
                             s.push(&f);
-                            s.send_due(false);
                         }
                         all.push(f);
                     }
@@ -204,7 +203,6 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
     let format = args.format;
     // SIGINT/SIGTERM end the collection cleanly: what waits is sent, the summary written.
     minetrace_sensor::stop_on_signals();
-    let pending = std::cell::RefCell::new(streaming.as_mut());
     let stats = collector.run_with_tick(
         &stop,
         deadline,
@@ -221,7 +219,7 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
                         write_error = Some(e);
                     }
                 }
-                if let Some(s) = pending.borrow_mut().as_mut() {
+                if let Some(s) = streaming.as_mut() {
                     s.push(&f);
                 }
                 if summarise && findings.len() < MAX_SUMMARY_FINDINGS {
@@ -237,9 +235,6 @@ fn listen(args: &Args, addr: SocketAddr, intel: Arc<minetrace_intel::Intel>) -> 
         &mut || {
             if minetrace_sensor::signalled() {
                 stop.store(true, Ordering::Relaxed);
-            }
-            if let Some(s) = pending.borrow_mut().as_mut() {
-                s.send_due(false);
             }
         },
     )?;

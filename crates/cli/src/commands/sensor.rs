@@ -106,9 +106,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        if let Some(s) = streaming.as_mut() {
-            s.send_due(false);
-        }
     }
     if let Some(s) = streaming.as_mut() {
         s.finish();
