@@ -38,7 +38,13 @@ pub struct Uploader {
 impl UploadArgs {
     /// For long-running inputs (a live interface, a flow collector): `None` without `--server`.
     pub fn streaming(&self) -> anyhow::Result<Option<Streaming>> {
-        Ok(self.uploader()?.map(Streaming::start))
+        Ok(self.uploader()?.map(|u| Streaming::start(u, false)))
+    }
+
+    /// For files read faster than the server stores: the reader waits for the upload thread
+    /// when the queue is full instead of counting findings as not delivered.
+    pub fn streaming_with_backpressure(&self) -> anyhow::Result<Option<Streaming>> {
+        Ok(self.uploader()?.map(|u| Streaming::start(u, true)))
     }
 
     /// `None` without `--server`; an error names the flag at fault.
@@ -146,28 +152,36 @@ const UPLOAD_QUEUE: usize = 100_000;
 /// server is unreachable (with `--spool`).
 pub struct Streaming {
     queue: Option<std::sync::mpsc::SyncSender<minetrace_core::Finding>>,
+    /// Wait when the queue is full (files) rather than count the finding as not delivered
+    /// (live sources, which must not stall).
+    wait_when_full: bool,
     thread: Option<std::thread::JoinHandle<(Uploader, usize)>>,
     /// Findings the server did not get (a failure without a spool to keep them, or a full queue).
     pub lost: usize,
 }
 
 impl Streaming {
-    fn start(uploader: Uploader) -> Streaming {
+    fn start(uploader: Uploader, wait_when_full: bool) -> Streaming {
         let (tx, rx) = std::sync::mpsc::sync_channel(UPLOAD_QUEUE);
         let thread = std::thread::spawn(move || upload_loop(uploader, rx));
         Streaming {
             queue: Some(tx),
+            wait_when_full,
             thread: Some(thread),
             lost: 0,
         }
     }
 
-    /// Hands a finding to the upload thread (never blocks).
+    /// Hands a finding to the upload thread (a live source never waits; see
+    /// [`UploadArgs::streaming_with_backpressure`]).
     pub fn push(&mut self, f: &minetrace_core::Finding) {
-        let sent = self
-            .queue
-            .as_ref()
-            .is_some_and(|q| q.try_send(f.clone()).is_ok());
+        let sent = self.queue.as_ref().is_some_and(|q| {
+            if self.wait_when_full {
+                q.send(f.clone()).is_ok()
+            } else {
+                q.try_send(f.clone()).is_ok()
+            }
+        });
         if !sent {
             self.lost += 1;
         }

@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if args.evaluate {
         return evaluate(&args, intel);
     }
-    let mut streaming = args.upload.streaming()?;
+    let mut streaming = args.upload.streaming_with_backpressure()?;
     let format = args.input_format.map(InputFormat::from);
     // Files that carry names (DNS, TLS) are read first so flow records can use them.
     let mut files: Vec<(PathBuf, InputFormat)> = Vec::new();
