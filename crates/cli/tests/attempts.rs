@@ -3,7 +3,8 @@
 //! same input proves its server address a pool (a mining session to it, or a DNS answer for a
 //! pool domain). A SYN to any other address stays silent, however "pool-like" its port.
 
-use assert_cmd::Command;
+mod support;
+
 use minetrace_sim::{Direction, TcpConversation, TcpFlags, TcpSegment};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -130,23 +131,7 @@ fn write(path: &Path, mut packets: Vec<minetrace_sim::Packet>) {
 }
 
 fn analyze(path: &Path, threads: &str) -> Vec<serde_json::Value> {
-    let out = Command::cargo_bin("minetrace")
-        .unwrap()
-        .args([
-            "analyze",
-            "--quiet",
-            "--format",
-            "jsonl",
-            "--threads",
-            threads,
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    support::json_lines(&support::analyze_jsonl(&["--threads", threads], [path]).stdout)
 }
 
 fn attempts(findings: &[serde_json::Value]) -> Vec<String> {
@@ -226,12 +211,7 @@ fn attempts_without_a_proof_in_the_same_input_stay_silent() {
     packets.extend(syn_only(40001, POOL, 1_000_000));
     packets.extend(handshake_and_close(40002, POOL, 2_000_000));
     write(&path, packets);
-    let out = Command::cargo_bin("minetrace")
-        .unwrap()
-        .args(["analyze", "--quiet", "--format", "jsonl"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = support::analyze_jsonl(&[], [&path]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
 }

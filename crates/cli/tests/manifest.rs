@@ -2,6 +2,8 @@
 //! every `mining` capture yields a finding of the right dialect; no `benign` or `crypto_p2p`
 //! capture yields any; `malformed` ones end without a panic (exit 0, 1 or 2 with a message).
 
+mod support;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -133,25 +135,10 @@ fn threads_give_the_same_findings_as_one_thread() {
     let Some(root) = captures() else { return };
     let dir = root.join("mining");
     let run = |threads: &str| {
-        let out = Command::cargo_bin("minetrace")
-            .unwrap()
-            .args([
-                "analyze",
-                "--quiet",
-                "--format",
-                "jsonl",
-                "--threads",
-                threads,
-            ])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                format!("{} {}", v["id"], v["dialect"])
-            })
+        let out = support::analyze_jsonl(&["--threads", threads], [&dir]);
+        let mut ids: Vec<String> = support::json_lines(&out.stdout)
+            .iter()
+            .map(|v| format!("{} {}", v["id"], v["dialect"]))
             .collect();
         ids.sort();
         ids

@@ -163,12 +163,7 @@ fn sensor_on_a_veth_finds_what_analyze_finds() {
     let stderr = String::from_utf8_lossy(&live.stderr);
     assert!(stderr.contains("0 kernel drops"), "{stderr}");
 
-    let file = Command::cargo_bin("minetrace")
-        .unwrap()
-        .args(["analyze", "--quiet", "--format", "jsonl"])
-        .args(&files)
-        .output()
-        .unwrap();
+    let file = support::analyze_jsonl(&[], &files);
     let want = lines(&file.stdout);
     assert!(!want.is_empty());
     // 1574720899_9M3tc.pcap holds connection attempts to the pool its session proves: the live

@@ -3,6 +3,8 @@
 //! evidence and stay silent on every benign look-alike. Several findings are compared with golden
 //! JSON in tests/golden (regenerate with `UPDATE_GOLDEN=1 cargo test -p minetrace --test simulated`).
 
+mod support;
+
 use assert_cmd::Command;
 use std::path::Path;
 
@@ -28,16 +30,8 @@ fn simulate(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 fn analyze(path: &Path) -> (i32, Vec<serde_json::Value>) {
-    let out = Command::cargo_bin("minetrace")
-        .unwrap()
-        .args(["analyze", "--quiet", "--format", "jsonl"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let findings = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let out = support::analyze_jsonl(&[], [path]);
+    let findings = support::json_lines(&out.stdout);
     (out.status.code().unwrap_or(-1), findings)
 }
 

@@ -12,6 +12,27 @@ pub fn bin() -> Command {
     Command::cargo_bin("minetrace").unwrap()
 }
 
+/// `minetrace analyze --quiet --format jsonl` with `extra` options on `paths`.
+pub fn analyze_jsonl<P: AsRef<std::ffi::OsStr>>(
+    extra: &[&str],
+    paths: impl IntoIterator<Item = P>,
+) -> std::process::Output {
+    bin()
+        .args(["analyze", "--quiet", "--format", "jsonl"])
+        .args(extra)
+        .args(paths)
+        .output()
+        .unwrap()
+}
+
+/// The JSON objects of JSON Lines output.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
 pub fn token(data: &Path, name: &str, role: &str) -> String {
     let out = bin()
         .args(["token", "create", "--data"])
