@@ -178,6 +178,30 @@ impl Driver {
         });
     }
 
+    /// Clicks a button that submits a form and waits until the browser has replaced the page
+    /// with the server's answer: navigating away at once may cancel the submission.
+    fn submit(&self, css: &str) {
+        let old = self.retry("html", || self.try_find("html"));
+        self.click(css);
+        self.retry(css, || {
+            // The old document's root goes stale once the answer has replaced it.
+            match self.try_call("GET", &self.s(&format!("/element/{old}/name")), None) {
+                Ok(_) => Err("the page has not been replaced yet".to_string()),
+                Err(_) => Ok(()),
+            }
+        });
+        self.retry("document.readyState", || {
+            let state = self.try_call(
+                "POST",
+                &self.s("/execute/sync"),
+                Some(json!({"script": "return document.readyState", "args": []})),
+            )?;
+            (state == "complete")
+                .then_some(())
+                .ok_or_else(|| format!("still {state}"))
+        });
+    }
+
     fn screenshot(&self, to: &Path) {
         let b64 = self.call("GET", &self.s("/screenshot"), None);
         let png = base64::engine::general_purpose::STANDARD
@@ -198,14 +222,14 @@ impl Driver {
     /// Logs out from the overview (error pages carry no header).
     fn logout(&self, base: &str) {
         self.go(&format!("{base}/console/"));
-        self.click("header form button");
+        self.submit("header form button");
     }
 
     fn login(&self, base: &str, user: &str) {
         self.go(&format!("{base}/console/login"));
         self.type_into("#user", user);
         self.type_into("#password", PW);
-        self.click("#login");
+        self.submit("#login");
     }
 }
 
@@ -338,7 +362,7 @@ fn console_in_chromium() {
     assert!(verified.records >= 1);
     // Assign the case to the investigator through the workflow form.
     d.type_into("input[name=assignee]", "li.na");
-    d.click("#save");
+    d.submit("#save");
     // Open a university case as a confidential investigation.
     let secret = store
         .list_cases(&Default::default())
@@ -348,7 +372,7 @@ fn console_in_chromium() {
         .unwrap();
     d.go(&format!("{url}/console/cases/{}", secret.id));
     d.click("select[name=confidential] option[value='1']");
-    d.click("#save");
+    d.submit("#save");
     d.go(&format!("{url}/console/cases/{}", secret.id));
     assert!(d.page().contains("🔒"));
     // A report for the region, printable with its charts.
