@@ -146,6 +146,7 @@ fn threads_give_the_same_findings_as_one_thread() {
     let one = run("1");
     assert!(!one.is_empty());
     assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
 }
 
 /// TCP connections that never carried payload, to addresses the same capture proves to be pools

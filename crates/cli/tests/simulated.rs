@@ -200,3 +200,40 @@ fn rig_estimates_contain_the_truth() {
     }
     println!("{}", table.join("\n"));
 }
+
+/// With several threads every thread learns the DNS answers in capture order, so a pool session
+/// that lands on any thread still gets the name its client asked for (shards 2 to 6 put the
+/// session on a thread other than the one that reports DNS at least once).
+#[test]
+fn threads_keep_the_pool_name_learned_from_dns() {
+    let tmp = tempfile::tempdir().unwrap();
+    Command::cargo_bin("minetrace")
+        .unwrap()
+        .args(["simulate", "--seed", "7", "--minutes", "2", "--out"])
+        .arg(tmp.path())
+        .args(["--scenario", "dns-then-stratum"])
+        .assert()
+        .success();
+    let file = tmp.path().join("dns-then-stratum.pcap");
+    let run = |threads: &str| {
+        let out = support::analyze_jsonl(&["--threads", threads], [&file]);
+        let mut lines: Vec<String> = support::json_lines(&out.stdout)
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        lines.sort();
+        lines
+    };
+    let one = run("1");
+    let stratum = one
+        .iter()
+        .find(|l| l.contains(r#""detector":"stratum""#))
+        .expect("the stratum session is found");
+    assert!(
+        stratum.contains(r#""pool_host":"pool.hashvault.pro""#),
+        "{stratum}"
+    );
+    for threads in ["2", "3", "4", "5", "6"] {
+        assert_eq!(one, run(threads), "--threads {threads}");
+    }
+}

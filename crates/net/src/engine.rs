@@ -1,9 +1,9 @@
 //! Analysis of one capture file: read -> decode -> flow table -> detectors -> findings.
-//! Single-threaded by default; with `threads > 1` the reading thread decodes each packet, hashes
-//! its flow and either analyses it itself or hands it to one of `threads - 1` workers, each with
-//! its own flow table (flow-hash sharding: both directions of a flow land on the same thread).
+//! Single-threaded by default; with `threads > 1` every thread reads and decodes the whole file
+//! and analyses the flows whose hash falls to it, in a flow table of its own (flow-hash
+//! sharding: both directions of a flow land on the same thread).
 
-use crate::capture::{CaptureError, CaptureReader, LinkType};
+use crate::capture::{CaptureError, CaptureReader};
 use crate::decode::{decode, Skip};
 use crate::table::{FlowKey, FlowTable, TableLimits, TableStats};
 use minetrace_core::{Finding, Timestamp};
@@ -119,7 +119,7 @@ impl Engine {
         if self.options.threads <= 1 {
             self.run_single(&mut reader, &name, &mut report, emit, progress);
         } else {
-            self.run_sharded(&mut reader, &name, &mut report, emit, progress);
+            self.run_sharded(&mut reader, path, &name, &mut report, emit, progress);
         }
         report
     }
@@ -177,93 +177,138 @@ impl Engine {
         report.findings = findings;
     }
 
+    /// Flow-hash sharding without a hand-over: each of N threads reads and decodes the whole
+    /// file itself (the calling thread with `reader`, the others with readers of their own) and
+    /// analyses the flows whose hash falls to it. Copying packets from one reading thread to
+    /// the others cost as much as the analysis it spread (docs/benchmarks.md); reading the file
+    /// twice from the page cache costs less, and no thread ever waits for another. Findings go
+    /// to `emit` as the shards find them: their order depends on the scheduling.
     fn run_sharded<R: std::io::Read>(
         &self,
         reader: &mut CaptureReader<R>,
+        path: &Path,
         name: &str,
         report: &mut FileReport,
         emit: &mut dyn FnMut(Finding),
         progress: &mut dyn FnMut(u64),
     ) {
-        // The reading thread is also a shard: with N threads, N - 1 workers each take
-        // `WORKER_BUCKETS` of the flow-hash buckets and the reader, which also reads, decodes and
-        // hands over every packet, analyses the one bucket left inline (no copy, no hand-over).
-        // Both directions of a flow land in the same bucket.
-        let workers = self.options.threads.saturating_sub(1).max(1);
-        let buckets = (WORKER_BUCKETS * workers + 1) as u64;
-        // One DNS table shared by all shards: answers seen by one inform connections on another.
-        let base_ctx = Context::new(self.intel.clone(), "capture", name);
-        let dns = base_ctx.dns.clone();
-        let mut own_ctx = Context::new(self.intel.clone(), "capture", name);
-        own_ctx.dns = dns.clone();
-        let mut own_table = FlowTable::new(&self.detectors, self.options.limits.clone());
-        own_table.collect_attempts();
-        let mut own_found: Vec<Finding> = Vec::new();
-        std::thread::scope(|scope| {
-            let (found_tx, found_rx) =
-                mpsc::channel::<(Vec<Finding>, TableStats, Vec<ConnectionAttempt>)>();
-            // Workers hand emptied batches back, so arenas are allocated once, not per batch.
-            let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
-            let mut senders = Vec::with_capacity(workers);
-            for _ in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Batch>(BATCHES_QUEUED);
-                senders.push(tx);
-                let found_tx = found_tx.clone();
-                let spare_tx = spare_tx.clone();
-                let detectors = &self.detectors;
-                let limits = self.options.limits.clone();
-                let mut ctx = Context::new(self.intel.clone(), "capture", name);
-                ctx.dns = dns.clone();
-                scope.spawn(move || {
-                    let mut table = FlowTable::new(detectors, limits);
-                    table.collect_attempts();
-                    let mut out = Vec::new();
-                    for mut batch in rx {
-                        for p in &batch.packets {
-                            let data = &batch.arena[p.start..p.end];
-                            if let Ok(d) = decode(p.link, data) {
-                                table.packet(p.ts, p.number, &d, &mut ctx, &mut |f| out.push(f));
-                            }
-                        }
-                        if !out.is_empty() {
-                            let _ = found_tx.send((
-                                std::mem::take(&mut out),
-                                TableStats::default(),
-                                Vec::new(),
-                            ));
-                        }
-                        batch.clear();
-                        let _ = spare_tx.send(batch);
-                    }
-                    table.finish(&mut ctx, &mut |f| out.push(f));
-                    let attempts = table.take_attempts();
-                    let _ = found_tx.send((out, table.stats, attempts));
-                });
+        let shards = self.options.threads.max(2);
+        let mut readers = Vec::with_capacity(shards - 1);
+        for _ in 1..shards {
+            match CaptureReader::open(path) {
+                Ok(r) => readers.push(r),
+                // Opened once already: if it cannot be opened again, one thread reads it all.
+                Err(_) => return self.run_single(reader, name, report, emit, progress),
             }
+        }
+        let mut proven = ProvenPools::default();
+        let mut findings = 0u64;
+        let mut pass_on = |f: Finding| {
+            proven.observe(&f);
+            findings += 1;
+            emit(f)
+        };
+        let mut results = std::thread::scope(|scope| {
+            let (found_tx, found_rx) = mpsc::channel::<Vec<Finding>>();
+            let handles: Vec<_> = readers
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut r)| {
+                    let found_tx = found_tx.clone();
+                    scope.spawn(move || {
+                        self.run_shard(&mut r, i + 1, shards, name, &mut |_| {}, &mut |found| {
+                            let _ = found_tx.send(found);
+                        })
+                    })
+                })
+                .collect();
             drop(found_tx);
-            drop(spare_tx);
-            let mut batches: Vec<Batch> = (0..workers).map(|_| Batch::new()).collect();
-            loop {
-                let pkt = match reader.next_packet() {
-                    Ok(Some(p)) => p,
-                    Ok(None) => break,
-                    Err(e) => {
-                        report.error = Some(e);
-                        break;
-                    }
-                };
-                report.packets += 1;
-                report.bytes += pkt.data.len() as u64;
-                report.first_ts.get_or_insert(pkt.ts);
-                report.last_ts = Some(pkt.ts);
-                let d = match decode(pkt.link, pkt.data) {
-                    Ok(d) => d,
-                    Err(why) => {
-                        report.skip(why);
-                        continue;
-                    }
-                };
-                report.decoded += 1;
+            // The calling thread passes on the other shards' findings as it goes.
+            let mut deliver = |found: Vec<Finding>| {
+                found.into_iter().for_each(&mut pass_on);
+                while let Ok(more) = found_rx.try_recv() {
+                    more.into_iter().for_each(&mut pass_on);
+                }
+            };
+            let mut results = vec![self.run_shard(reader, 0, shards, name, progress, &mut deliver)];
+            for more in found_rx {
+                more.into_iter().for_each(&mut pass_on);
+            }
+            for h in handles {
+                match h.join() {
+                    Ok(r) => results.push(r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            results
+        });
+        // The file's counters are the first shard's (every shard read the same packets); the
+        // tables' are summed (each flow lives in one table).
+        let first = results.remove(0);
+        *report = FileReport {
+            path: std::mem::take(&mut report.path),
+            ..first.report
+        };
+        report.add_table(&first.stats);
+        let mut attempts = first.attempts;
+        for r in results {
+            report.add_table(&r.stats);
+            attempts.extend(r.attempts);
+        }
+        for f in attempts_to_proven_pools(attempts, &proven, &first.ctx) {
+            findings += 1;
+            emit(f);
+        }
+        report.findings = findings;
+    }
+
+    /// One shard's pass over the whole file: the flows whose hash modulo `shards` is `shard`,
+    /// and every DNS flow in shard 0. The other shards also run DNS flows through a table of
+    /// their own whose findings are dropped: they learn the answers in capture order, so a
+    /// connection never misses the answer that preceded it.
+    fn run_shard<R: std::io::Read>(
+        &self,
+        reader: &mut CaptureReader<R>,
+        shard: usize,
+        shards: usize,
+        name: &str,
+        progress: &mut dyn FnMut(u64),
+        deliver: &mut dyn FnMut(Vec<Finding>),
+    ) -> Shard {
+        let mut ctx = Context::new(self.intel.clone(), "capture", name);
+        let mut table = FlowTable::new(&self.detectors, self.options.limits.clone());
+        table.collect_attempts();
+        let mut dns_learning =
+            (shard != 0).then(|| FlowTable::new(&self.detectors, self.options.limits.clone()));
+        let mut report = FileReport::default();
+        let mut found = Vec::new();
+        loop {
+            let pkt = match reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    report.error = Some(e);
+                    break;
+                }
+            };
+            report.packets += 1;
+            report.bytes += pkt.data.len() as u64;
+            report.first_ts.get_or_insert(pkt.ts);
+            report.last_ts = Some(pkt.ts);
+            let d = match decode(pkt.link, pkt.data) {
+                Ok(d) => d,
+                Err(why) => {
+                    report.skip(why);
+                    continue;
+                }
+            };
+            report.decoded += 1;
+            if d.sport == DNS_PORT || d.dport == DNS_PORT {
+                match &mut dns_learning {
+                    Some(t) => t.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |_| {}),
+                    None => table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f)),
+                }
+            } else {
                 let key = FlowKey::new(
                     SocketAddr::new(d.src, d.sport),
                     SocketAddr::new(d.dst, d.dport),
@@ -271,63 +316,35 @@ impl Engine {
                 );
                 let mut h = rustc_hash::FxHasher::default();
                 key.hash(&mut h);
-                // DNS flows stay on this thread: their answers are learned in capture order,
-                // before any later packet is handed to a worker, so a connection never misses
-                // the answer that preceded it (the workers run behind this thread).
-                let dns = d.sport == DNS_PORT || d.dport == DNS_PORT;
-                let bucket = if dns { 0 } else { h.finish() % buckets };
-                if bucket == 0 {
-                    own_table.packet(pkt.ts, pkt.number, &d, &mut own_ctx, &mut |f| {
-                        own_found.push(f)
-                    });
-                } else {
-                    let worker = ((bucket - 1) / WORKER_BUCKETS as u64) as usize;
-                    let b = &mut batches[worker];
-                    b.push(pkt.ts, pkt.number, pkt.link, pkt.data);
-                    if b.packets.len() >= BATCH_PACKETS || b.arena.len() >= BATCH_BYTES {
-                        let spare = spare_rx.try_recv().unwrap_or_else(|_| Batch::new());
-                        let full = std::mem::replace(b, spare);
-                        if senders[worker].send(full).is_err() {
-                            break;
-                        }
-                    }
-                }
-                if report.packets.is_multiple_of(4096) {
-                    progress(reader.position());
+                if h.finish() % shards as u64 == shard as u64 {
+                    table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f));
                 }
             }
-            for (worker, b) in batches.into_iter().enumerate() {
-                if !b.packets.is_empty() {
-                    let _ = senders[worker].send(b);
+            if report.packets.is_multiple_of(4096) {
+                progress(reader.position());
+                if !found.is_empty() {
+                    deliver(std::mem::take(&mut found));
                 }
             }
-            drop(senders);
-            own_table.finish(&mut own_ctx, &mut |f| own_found.push(f));
-            report.add_table(&own_table.stats);
-            progress(reader.position());
-            let mut all = std::mem::take(&mut own_found);
-            let mut attempts = own_table.take_attempts();
-            for (found, stats, more) in found_rx {
-                all.extend(found);
-                report.add_table(&stats);
-                attempts.extend(more);
-            }
-            let mut proven = ProvenPools::default();
-            for f in &all {
-                proven.observe(f);
-            }
-            let extra = attempts_to_proven_pools(attempts, &proven, &own_ctx);
-            all.extend(extra);
-            // Deterministic order whatever the scheduling.
-            all.sort_by(|a, b| {
-                (a.source.packet, &a.detector, &a.id).cmp(&(b.source.packet, &b.detector, &b.id))
-            });
-            report.findings = all.len() as u64;
-            for f in all {
-                emit(f);
-            }
-        });
+        }
+        table.finish(&mut ctx, &mut |f| found.push(f));
+        deliver(found);
+        progress(reader.position());
+        Shard {
+            attempts: table.take_attempts(),
+            stats: table.stats,
+            report,
+            ctx,
+        }
     }
+}
+
+/// What one shard found in a file.
+struct Shard {
+    report: FileReport,
+    stats: TableStats,
+    attempts: Vec<ConnectionAttempt>,
+    ctx: Context,
 }
 
 /// Findings for the payload-less connections whose server the input proved a pool (sorted by
@@ -341,59 +358,4 @@ fn attempts_to_proven_pools(
         .into_iter()
         .map(|(_, f)| f)
         .collect()
-}
-
-/// Flow-hash buckets per worker thread for each one the reading thread analyses itself: the
-/// reading thread also reads, decodes and copies every packet, which costs about as much as
-/// analysing a third of the traffic (measured on the benchmark capture, docs/benchmarks.md).
-const WORKER_BUCKETS: usize = 3;
-/// A batch is handed to its worker at this many packets or bytes.
-const BATCH_PACKETS: usize = 512;
-const BATCH_BYTES: usize = 512 * 1024;
-/// Batches queued per worker before the reading thread waits (at most about 24 MiB each). A
-/// capture often holds one heavy session after another, and a session stays on one thread: a
-/// deeper queue lets the other thread work ahead instead of waiting (CPUs used on the benchmark
-/// capture: 1.4 with 8 batches, 1.5 with 32, 1.65 with 128).
-const BATCHES_QUEUED: usize = 32;
-
-/// Packets for one shard, copied into one arena.
-#[derive(Default)]
-struct Batch {
-    arena: Vec<u8>,
-    packets: Vec<BatchPacket>,
-}
-
-struct BatchPacket {
-    ts: Timestamp,
-    number: u64,
-    link: LinkType,
-    start: usize,
-    end: usize,
-}
-
-impl Batch {
-    /// Room for a full batch plus the largest record, so pushing never reallocates.
-    fn new() -> Self {
-        Batch {
-            arena: Vec::with_capacity(BATCH_BYTES + crate::capture::MAX_SNAPLEN),
-            packets: Vec::with_capacity(BATCH_PACKETS),
-        }
-    }
-
-    fn clear(&mut self) {
-        self.arena.clear();
-        self.packets.clear();
-    }
-
-    fn push(&mut self, ts: Timestamp, number: u64, link: LinkType, data: &[u8]) {
-        let start = self.arena.len();
-        self.arena.extend_from_slice(data);
-        self.packets.push(BatchPacket {
-            ts,
-            number,
-            link,
-            start,
-            end: self.arena.len(),
-        });
-    }
 }

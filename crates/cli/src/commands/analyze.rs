@@ -29,7 +29,8 @@ pub struct Args {
     /// Extra pool domains (plain list, hosts file or CSV); may be repeated.
     #[arg(long, value_name = "FILE")]
     pub intel: Vec<PathBuf>,
-    /// Worker threads (flow-hash sharding).
+    /// Worker threads (flow-hash sharding; with more than one, JSON Lines and EVE records come
+    /// in an order that depends on the scheduling).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
     /// Most flows held at once per thread (older idle flows are evicted beyond it).
@@ -105,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // analysis instead of following it; the order of findings is unchanged.
         let stream = matches!(args.format, Format::Jsonl | Format::Eve);
         let format = args.format;
+        let sharded = args.threads > 1;
         let (report, tail) = std::thread::scope(|scope| {
             // Handed over in batches: a wake-up per finding would cost more than the output.
             let (tx, rx) = std::sync::mpsc::channel::<Vec<Finding>>();
@@ -120,6 +122,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                         }
                         findings.push(f);
                     }
+                }
+                // Shards find in an order that depends on the scheduling: the table, the host
+                // summary, the evidence and the upload get a fixed one.
+                if sharded {
+                    findings.sort_by(|a, b| {
+                        (a.source.packet, &a.detector, &a.id).cmp(&(
+                            b.source.packet,
+                            &b.detector,
+                            &b.id,
+                        ))
+                    });
                 }
                 // A pool run inside the network shows only across sessions (estimates do not
                 // enter this summary).
