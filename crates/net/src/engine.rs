@@ -5,15 +5,13 @@
 
 use crate::capture::{CaptureError, CaptureReader};
 use crate::decode::{decode, Skip};
-use crate::table::{FlowKey, FlowTable, TableLimits, TableStats};
+use crate::table::{FlowTable, TableLimits, TableStats};
 use minetrace_core::{Finding, Timestamp};
 use minetrace_detect::dns::DNS_PORT;
 use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector};
 use minetrace_intel::Intel;
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
@@ -308,17 +306,8 @@ impl Engine {
                     Some(t) => t.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |_| {}),
                     None => table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f)),
                 }
-            } else {
-                let key = FlowKey::new(
-                    SocketAddr::new(d.src, d.sport),
-                    SocketAddr::new(d.dst, d.dport),
-                    d.transport,
-                );
-                let mut h = rustc_hash::FxHasher::default();
-                key.hash(&mut h);
-                if h.finish() % shards as u64 == shard as u64 {
-                    table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f));
-                }
+            } else if shard_of(&d, shards) == shard {
+                table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f));
             }
             if report.packets.is_multiple_of(4096) {
                 progress(reader.position());
@@ -337,6 +326,28 @@ impl Engine {
             ctx,
         }
     }
+}
+
+/// The shard a packet's flow falls to, the same for both directions: its endpoints combined
+/// by XOR (symmetric), spread by one multiplication and scaled to `0..shards` (this runs for
+/// every packet on every thread: no division, no canonical key).
+fn shard_of(d: &crate::decode::Decoded<'_>, shards: usize) -> usize {
+    fn fold(ip: std::net::IpAddr) -> u64 {
+        match ip {
+            std::net::IpAddr::V4(v) => u64::from(u32::from(v)),
+            std::net::IpAddr::V6(v) => {
+                let x = u128::from(v);
+                (x as u64) ^ ((x >> 64) as u64).rotate_left(17)
+            }
+        }
+    }
+    let transport = match d.transport {
+        minetrace_detect::Transport::Tcp => 0,
+        minetrace_detect::Transport::Udp => 1u64 << 63,
+    };
+    let mixed = fold(d.src) ^ fold(d.dst) ^ (u64::from(d.sport ^ d.dport) << 40) ^ transport;
+    let spread = mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    ((u128::from(spread) * shards as u128) >> 64) as usize
 }
 
 /// What one shard found in a file.
