@@ -8,6 +8,7 @@
 #
 #   scripts/bench-analyze.sh [TARGET_MB]     (default 400)
 #
+# Every tool runs $RUNS times (default 3) back to back; the figures are the median run's.
 # The capture is built once and kept in $BENCH_DIR (default /tmp/minetrace-bench); the binary is
 # taken from $CARGO_TARGET_DIR when set. BASELINE=/path/to/an/older/minetrace also runs that
 # binary (1 and 2 threads) in the same run, for before/after figures on the same machine state.
@@ -53,14 +54,22 @@ echo "== input: $big, $((size/1048576)) MiB, $(capinfos -c -M "$big" | awk -F: '
 # Warm the page cache so every tool reads from memory.
 cat "$big" > /dev/null
 
-timeit() { # name, then the command; prints "name seconds maxrss_kb"
+runs=${RUNS:-3}
+timeit() { # name, then the command: runs it $RUNS times; prints the median run (elapsed and its
+  # CPU), the range, and the largest peak RSS
   local name=$1; shift
-  /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
-  # GNU time writes "Command exited with non-zero status N" first when the tool exits non-zero.
-  read -r secs rss user sys < <(tail -1 "$work/$name.time")
-  printf '%-22s %8.2f s %8.1f MiB/s  CPU %6.2f s  peak RSS %6.1f MiB\n' "$name" "$secs" \
-    "$(echo "$size / 1048576 / $secs" | bc -l)" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-  echo "$name $secs $rss $(echo "$user + $sys" | bc -l)" >> "$work/results.txt"
+  : > "$work/$name.times"
+  for _ in $(seq 1 "$runs"); do
+    /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
+    # GNU time writes "Command exited with non-zero status N" first when the tool exits non-zero.
+    tail -1 "$work/$name.time" >> "$work/$name.times"
+  done
+  read -r secs rss cpu lo hi < <(sort -n "$work/$name.times" | awk '
+    { e[NR] = $1; c[NR] = $3 + $4; if ($2 > rss) rss = $2 }
+    END { m = int((NR + 1) / 2); print e[m], rss, c[m], e[1], e[NR] }')
+  printf '%-22s %8.2f s %8.1f MiB/s  CPU %6.2f s  peak RSS %6.1f MiB  (%d runs: %.2f-%.2f s)\n' "$name" "$secs" \
+    "$(echo "$size / 1048576 / $secs" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$runs" "$lo" "$hi"
+  echo "$name $secs $rss $cpu" >> "$work/results.txt"
 }
 : > "$work/results.txt"
 
