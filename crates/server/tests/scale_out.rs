@@ -11,12 +11,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A port below the kernel's ephemeral range (32768-60999 by default) that is free now. A node's
+/// ports are bound again when it restarts; a port from the ephemeral range may meanwhile become
+/// the source port of any loopback connection (of this test or of one running alongside), and a
+/// node that cannot bind its route port leaves the cluster a node short.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = 20_000 + std::process::id() % 6_000;
+    loop {
+        let port = (start + NEXT.fetch_add(1, Ordering::Relaxed) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 struct Proc(Option<Child>);
@@ -61,15 +69,52 @@ impl Nats {
         path
     }
 
+    /// Starts node `i` and waits until it accepts clients (its log: `n{i}.log`).
     fn start(&self, i: usize) -> Proc {
-        let child = Command::new("nats-server")
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("n{i}.log")))
+            .unwrap();
+        let mut child = Command::new("nats-server")
             .arg("-c")
             .arg(self.config(i))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.client[i])).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("nats node {i} exited: {status}\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats node {i} did not start\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Proc(Some(child))
+    }
+
+    /// The last lines of every node's log, for a failure message.
+    fn logs(&self) -> String {
+        (0..3)
+            .map(|i| {
+                let text = minetrace_core::io::read_bounded_string(
+                    &self.dir.join(format!("n{i}.log")),
+                    1 << 20,
+                )
+                .unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!(
+                    "--- n{i}.log\n{}",
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     fn urls(&self) -> String {
@@ -190,7 +235,11 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
                 Err(e) => {
                     refused += 1;
                     turn += 1;
-                    assert!(Instant::now() < deadline, "no replica took batch {n}: {e}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "no replica took batch {n}: {e}\n{}",
+                        nats.logs()
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }

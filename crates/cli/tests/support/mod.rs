@@ -48,12 +48,19 @@ pub fn token(data: &Path, name: &str, role: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// A port below the kernel's ephemeral range (32768-60999 by default) that is free now. Tests
+/// start a server on it later, or again after stopping it; a port from the ephemeral range may
+/// meanwhile become the source port of any loopback connection of a test running alongside.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = 20_000 + std::process::id() % 6_000;
+    loop {
+        let port = (start + NEXT.fetch_add(1, Ordering::Relaxed) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub struct Server(Child);
