@@ -130,49 +130,16 @@ impl Engine {
         emit: &mut dyn FnMut(Finding),
         progress: &mut dyn FnMut(u64),
     ) {
-        let mut ctx = Context::new(self.intel.clone(), "capture", name);
-        let mut table = FlowTable::new(&self.detectors, self.options.limits.clone());
-        table.collect_attempts();
-        let mut findings = 0u64;
         let mut proven = ProvenPools::default();
-        let mut sink = |f: Finding| {
-            proven.observe(&f);
-            findings += 1;
-            emit(f)
-        };
-        loop {
-            let pkt = match reader.next_packet() {
-                Ok(Some(p)) => p,
-                Ok(None) => break,
-                Err(e) => {
-                    report.error = Some(e);
-                    break;
-                }
-            };
-            report.packets += 1;
-            report.bytes += pkt.data.len() as u64;
-            report.first_ts.get_or_insert(pkt.ts);
-            report.last_ts = Some(pkt.ts);
-            match decode(pkt.link, pkt.data) {
-                Ok(d) => {
-                    report.decoded += 1;
-                    table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut sink);
-                }
-                Err(why) => report.skip(why),
+        let mut findings = 0u64;
+        let shard = self.run_shard(reader, 0, 1, name, progress, &mut |found| {
+            for f in found {
+                proven.observe(&f);
+                findings += 1;
+                emit(f);
             }
-            if report.packets.is_multiple_of(4096) {
-                progress(reader.position());
-            }
-        }
-        table.finish(&mut ctx, &mut sink);
-        let attempts = table.take_attempts();
-        for f in attempts_to_proven_pools(attempts, &proven, &ctx) {
-            findings += 1;
-            emit(f);
-        }
-        progress(reader.position());
-        report.add_table(&table.stats);
-        report.findings = findings;
+        });
+        end_file(vec![shard], &proven, findings, report, emit);
     }
 
     /// Flow-hash sharding without a hand-over: each of N threads reads and decodes the whole
@@ -206,7 +173,7 @@ impl Engine {
             findings += 1;
             emit(f)
         };
-        let mut results = std::thread::scope(|scope| {
+        let results = std::thread::scope(|scope| {
             let (found_tx, found_rx) = mpsc::channel::<Vec<Finding>>();
             let handles: Vec<_> = readers
                 .into_iter()
@@ -240,30 +207,14 @@ impl Engine {
             }
             results
         });
-        // The file's counters are the first shard's (every shard read the same packets); the
-        // tables' are summed (each flow lives in one table).
-        let first = results.remove(0);
-        *report = FileReport {
-            path: std::mem::take(&mut report.path),
-            ..first.report
-        };
-        report.add_table(&first.stats);
-        let mut attempts = first.attempts;
-        for r in results {
-            report.add_table(&r.stats);
-            attempts.extend(r.attempts);
-        }
-        for f in attempts_to_proven_pools(attempts, &proven, &first.ctx) {
-            findings += 1;
-            emit(f);
-        }
-        report.findings = findings;
+        end_file(results, &proven, findings, report, emit);
     }
 
-    /// One shard's pass over the whole file: the flows whose hash modulo `shards` is `shard`,
-    /// and every DNS flow in shard 0. The other shards also run DNS flows through a table of
-    /// their own whose findings are dropped: they learn the answers in capture order, so a
-    /// connection never misses the answer that preceded it.
+    /// One shard's pass over the whole file (with `shards` = 1, the whole analysis): the flows
+    /// that [`shard_of`] puts in `shard`, and every DNS flow in shard 0. The other shards also
+    /// run DNS flows through a table of their own whose findings are dropped: they learn the
+    /// answers in capture order, so a connection never misses the answer that preceded it.
+    /// Findings go to `deliver` in batches, at least every 4,096 packets.
     fn run_shard<R: std::io::Read>(
         &self,
         reader: &mut CaptureReader<R>,
@@ -306,7 +257,7 @@ impl Engine {
                     Some(t) => t.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |_| {}),
                     None => table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f)),
                 }
-            } else if shard_of(&d, shards) == shard {
+            } else if shards == 1 || shard_of(&d, shards) == shard {
                 table.packet(pkt.ts, pkt.number, &d, &mut ctx, &mut |f| found.push(f));
             }
             if report.packets.is_multiple_of(4096) {
@@ -356,6 +307,35 @@ struct Shard {
     stats: TableStats,
     attempts: Vec<ConnectionAttempt>,
     ctx: Context,
+}
+
+/// Ends a file: its counters are the first shard's (every shard read the same packets), the
+/// tables' are summed (each flow lives in one table), and the connection attempts of all shards
+/// to servers the findings (`findings` of them, observed in `proven`) proved pools are reported.
+fn end_file(
+    shards: Vec<Shard>,
+    proven: &ProvenPools,
+    mut findings: u64,
+    report: &mut FileReport,
+    emit: &mut dyn FnMut(Finding),
+) {
+    let mut shards = shards.into_iter();
+    let Some(first) = shards.next() else { return };
+    *report = FileReport {
+        path: std::mem::take(&mut report.path),
+        ..first.report
+    };
+    report.add_table(&first.stats);
+    let mut attempts = first.attempts;
+    for s in shards {
+        report.add_table(&s.stats);
+        attempts.extend(s.attempts);
+    }
+    for f in attempts_to_proven_pools(attempts, proven, &first.ctx) {
+        findings += 1;
+        emit(f);
+    }
+    report.findings = findings;
 }
 
 /// Findings for the payload-less connections whose server the input proved a pool (sorted by
