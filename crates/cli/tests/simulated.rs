@@ -236,4 +236,36 @@ fn threads_keep_the_pool_name_learned_from_dns() {
     for threads in ["2", "3", "4", "5", "6"] {
         assert_eq!(one, run(threads), "--threads {threads}");
     }
+
+    // A pipe can be read once only: with --threads it is read by one thread, and whole.
+    let fifo = tmp.path().join("pipe.pcap");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let (from, to) = (file.clone(), fifo.clone());
+        let writer = std::thread::spawn(move || {
+            let mut out = std::fs::OpenOptions::new().write(true).open(to).unwrap();
+            std::io::copy(&mut std::fs::File::open(from).unwrap(), &mut out).unwrap();
+        });
+        let out = support::analyze_jsonl(&["--threads", "2"], [&fifo]);
+        writer.join().unwrap();
+        let sessions = |lines: &[serde_json::Value]| {
+            let mut s: Vec<String> = lines
+                .iter()
+                .map(|v| format!("{} {} {}", v["detector"], v["client"], v["evidence"]))
+                .collect();
+            s.sort();
+            s
+        };
+        let from_file =
+            support::json_lines(&support::analyze_jsonl(&["--threads", "1"], [&file]).stdout);
+        assert_eq!(
+            sessions(&support::json_lines(&out.stdout)),
+            sessions(&from_file)
+        );
+    } else {
+        println!("pipe part skipped: mkfifo not available");
+    }
 }

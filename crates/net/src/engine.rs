@@ -157,6 +157,10 @@ impl Engine {
         emit: &mut dyn FnMut(Finding),
         progress: &mut dyn FnMut(u64),
     ) {
+        // A pipe or device can be read once only: one thread reads it all.
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return self.run_single(reader, name, report, emit, progress);
+        }
         let shards = self.options.threads.max(2);
         let mut readers = Vec::with_capacity(shards - 1);
         for _ in 1..shards {
