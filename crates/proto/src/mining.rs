@@ -22,6 +22,7 @@ mod json;
 mod shapes;
 
 use json::{Json, Obj};
+use std::borrow::Cow;
 
 pub use shapes::{hex_to_f64, is_hex};
 
@@ -74,9 +75,38 @@ impl RpcId {
 
 /// A method name as sent: an open newtype, so unknown methods still parse.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Method(pub String);
+pub struct Method(pub Cow<'static, str>);
+
+/// Method names sent on (nearly) every line of a session: held as static strings, not copied.
+const FREQUENT_METHODS: &[&str] = &[
+    "mining.notify",
+    "mining.submit",
+    "mining.set_difficulty",
+    "mining.set_target",
+    "mining.subscribe",
+    "mining.authorize",
+    "mining.set",
+    "mining.hashrate",
+    "job",
+    "submit",
+    "login",
+    "keepalived",
+    "getjob",
+    "eth_getWork",
+    "eth_submitWork",
+    "eth_submitHashrate",
+    "eth_submitLogin",
+];
 
 impl Method {
+    /// The name, cut to [`MAX_FIELD`] bytes.
+    pub fn new(name: &str) -> Self {
+        match FREQUENT_METHODS.iter().find(|m| **m == name) {
+            Some(m) => Method(Cow::Borrowed(m)),
+            None => Method(Cow::Owned(bounded(name))),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -87,7 +117,7 @@ impl Method {
 pub struct MiningMessage {
     /// `None` when the object has no `id` key.
     pub id: Option<RpcId>,
-    pub jsonrpc: Option<String>,
+    pub jsonrpc: Option<Cow<'static, str>>,
     pub method: Option<Method>,
     /// EthProxy's top-level `"worker"` field.
     pub worker: Option<String>,
@@ -473,7 +503,11 @@ pub fn parse_line(line: &[u8]) -> Result<MiningMessage, MiningParseError> {
 
 fn classify(obj: &Obj<'_>) -> MiningMessage {
     let id = obj.get("id").and_then(RpcId::from_json);
-    let jsonrpc = obj.get("jsonrpc").and_then(Json::as_str).map(bounded);
+    // "2.0" on nearly every line of JSON-RPC 2.0 dialects: not copied.
+    let jsonrpc = obj.get("jsonrpc").and_then(Json::as_str).map(|v| match v {
+        "2.0" => Cow::Borrowed("2.0"),
+        other => Cow::Owned(bounded(other)),
+    });
     let method_name = obj.get("method").and_then(Json::as_str);
     let worker = obj.get("worker").and_then(Json::as_str).map(bounded);
     let has_result = obj.contains_key("result") || obj.contains_key("error");
@@ -489,7 +523,7 @@ fn classify(obj: &Obj<'_>) -> MiningMessage {
     MiningMessage {
         id,
         jsonrpc,
-        method: method_name.map(|m| Method(bounded(m))),
+        method: method_name.map(Method::new),
         worker,
         payload,
     }
