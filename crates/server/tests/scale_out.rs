@@ -30,6 +30,11 @@ fn free_port() -> u16 {
 struct Proc(Option<Child>);
 
 impl Proc {
+    /// How the process ended, when it was started, not killed here, and has ended.
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill(); // SIGKILL
@@ -98,19 +103,23 @@ impl Nats {
         Proc(Some(child))
     }
 
-    /// The last lines of every node's log, for a failure message.
+    /// Every node's log, for a failure message: the last lines that are not the retries of a
+    /// route to a node that is down (one a second).
     fn logs(&self) -> String {
         (0..3)
             .map(|i| {
                 let text = minetrace_core::io::read_bounded_string(
                     &self.dir.join(format!("n{i}.log")),
-                    1 << 20,
+                    4 << 20,
                 )
                 .unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.contains("Error trying to connect to route"))
+                    .collect();
                 format!(
                     "--- n{i}.log\n{}",
-                    lines[lines.len().saturating_sub(15)..].join("\n")
+                    lines[lines.len().saturating_sub(40)..].join("\n")
                 )
             })
             .collect::<Vec<_>>()
@@ -126,14 +135,33 @@ impl Nats {
     }
 }
 
+/// The last lines of a replica's log, for a failure message.
+fn replica_log(data: &Path) -> String {
+    let text = minetrace_core::io::read_bounded_string(&data.join("replica.log"), 4 << 20)
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    format!(
+        "--- {}\n{}",
+        data.display(),
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    )
+}
+
+/// Starts a replica whose log goes to `DATA/replica.log` (appended across restarts).
 fn start_replica(data: &Path, db: &str, port: u16, nats: &str, correlator: bool) -> Proc {
+    std::fs::create_dir_all(data).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("replica.log"))
+        .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_minetrace-server"));
     cmd.arg("--data")
         .arg(data)
         .args(["--database", db, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--nats", nats])
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(log);
     if !correlator {
         cmd.arg("--no-correlator");
     }
@@ -188,7 +216,7 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     )
     .unwrap();
     let (a_port, b_port) = (free_port(), free_port());
-    let _a = start_replica(&a_dir, &db, a_port, &nats.urls(), true);
+    let mut a = start_replica(&a_dir, &db, a_port, &nats.urls(), true);
     let mut b = start_replica(&b_dir, &db, b_port, &nats.urls(), false);
 
     let clients: Vec<minetrace_client::Client> = [a_port, b_port]
@@ -225,6 +253,7 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
         // dies the cluster elects new leaders; on a loaded machine that can take a while.
         let deadline = Instant::now() + Duration::from_secs(180);
         let mut turn = n as usize;
+        let mut last_errors = [String::new(), String::new()];
         loop {
             match clients[turn % 2].submit(&batch) {
                 Ok(o) if o.accepted == batch.len() => {
@@ -234,10 +263,24 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
                 Ok(o) => panic!("unexpected outcome {o:?}"),
                 Err(e) => {
                     refused += 1;
+                    last_errors[turn % 2] = e.to_string();
+                    // A replica that died on its own is a failure now, not after the deadline.
+                    for (name, replica, dir) in [("a", &mut a, &a_dir), ("b", &mut b, &b_dir)] {
+                        if let Some(status) = replica.exited() {
+                            panic!(
+                                "replica {name} exited ({status}) at batch {n}\n{}",
+                                replica_log(dir)
+                            );
+                        }
+                    }
                     turn += 1;
                     assert!(
                         Instant::now() < deadline,
-                        "no replica took batch {n}: {e}\n{}",
+                        "no replica took batch {n}: replica a: {}; replica b: {}\n{}\n{}\n{}",
+                        last_errors[0],
+                        last_errors[1],
+                        replica_log(&a_dir),
+                        replica_log(&b_dir),
                         nats.logs()
                     );
                     std::thread::sleep(Duration::from_millis(100));

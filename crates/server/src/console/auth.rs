@@ -75,21 +75,26 @@ pub fn create_user(
 }
 
 /// On a store without users: creates `admin`, a regulator over every region, and returns its
-/// generated password (to be shown once on the console that started the server).
+/// generated password (to be shown once on the console that started the server). Replicas of a
+/// scale-out deployment may start together on a fresh database: the one whose insert loses the
+/// race returns `None` (the winner shows the password that works) instead of failing its start.
 pub fn bootstrap_admin(store: &Store) -> Result<Option<String>, StoreError> {
     if store.count_users()? > 0 {
         return Ok(None);
     }
     let password = generate_password();
-    create_user(
+    match create_user(
         store,
         "admin",
         ConsoleRole::Regulator,
         Some("*"),
         None,
         &password,
-    )?;
-    Ok(Some(password))
+    ) {
+        Ok(_) => Ok(Some(password)),
+        Err(StoreError::Conflict { .. }) if store.count_users()? > 0 => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Counts failed logins per (client address, user name) in a sliding window.
@@ -153,6 +158,49 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
         assert_eq!(generate_password().len(), 20);
         assert_ne!(random_token(), random_token());
+    }
+
+    /// Replicas starting together on one fresh database: exactly one creates `admin` and shows a
+    /// password, none fails. Hashing the password takes long enough between the count and the
+    /// insert that every thread sees no users, so the losing inserts really happen.
+    fn bootstrap_races(store: &Store) {
+        let barrier = std::sync::Barrier::new(6);
+        let outcomes: Vec<Result<Option<String>, StoreError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        barrier.wait();
+                        bootstrap_admin(store)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let shown: Vec<&String> = outcomes
+            .iter()
+            .flat_map(|o| o.as_ref().expect("a replica failed its start"))
+            .collect();
+        assert_eq!(shown.len(), 1, "one password shown");
+        assert_eq!(store.count_users().unwrap(), 1);
+        let admin = store.user_by_name("admin").unwrap().expect("admin created");
+        assert!(verify_password(shown[0], &admin.password_hash));
+    }
+
+    #[test]
+    fn concurrent_first_starts_create_one_admin_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        bootstrap_races(&Store::open(dir.path(), None).unwrap());
+    }
+
+    #[test]
+    fn concurrent_first_starts_create_one_admin_on_postgres() {
+        let Ok(pg) = std::env::var("MINETRACE_TEST_POSTGRES") else {
+            println!("skipped: MINETRACE_TEST_POSTGRES not set");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let url = minetrace_store::fresh_schema_url(&pg, "bootstrap_admin").unwrap();
+        bootstrap_races(&Store::open(dir.path(), Some(&url)).unwrap());
     }
 
     #[test]
