@@ -213,32 +213,55 @@ pub fn internal_pool_server(f: &Finding) -> Option<&Endpoint> {
     .then_some(server)
 }
 
-/// One finding per internal pool: a private server address answering a mining protocol
-/// (Medium or better) to other internal hosts ([`internal_pool_server`]), with the source (kind
-/// and name) of its first session.
-pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
-    struct Pool {
-        server: Endpoint,
-        source: SourceRef,
-        clients: BTreeSet<IpAddr>,
-        dialects: BTreeMap<Dialect, usize>,
-        wallets: BTreeSet<String>,
-        coins: BTreeSet<String>,
-        first: Timestamp,
-        last: Timestamp,
-        confidence: Confidence,
-        sessions: usize,
-        shares: u64,
+/// Most internal pool servers followed at once; further ones are not reported.
+const MAX_POOLS: usize = 65_536;
+/// Most clients counted per internal pool.
+const MAX_POOL_CLIENTS: usize = 4096;
+
+/// Keeps the `limit` smallest values, so the result does not depend on the order of arrival
+/// (threads deliver findings in an order that depends on the scheduling).
+fn keep_smallest<T: Ord>(set: &mut BTreeSet<T>, v: T, limit: usize) {
+    set.insert(v);
+    if set.len() > limit {
+        set.pop_last();
     }
-    let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
-    for f in findings {
+}
+
+struct Pool {
+    server: Endpoint,
+    source: SourceRef,
+    clients: BTreeSet<IpAddr>,
+    dialects: BTreeMap<Dialect, usize>,
+    wallets: BTreeSet<String>,
+    coins: BTreeSet<String>,
+    first: Timestamp,
+    last: Timestamp,
+    confidence: Confidence,
+    sessions: usize,
+    shares: u64,
+}
+
+/// Pools run inside the network, folded from findings one at a time (a stream of findings
+/// need not be kept to find them); [`InternalPools::finish`] gives the same findings in any
+/// order of arrival.
+#[derive(Default)]
+pub struct InternalPools {
+    pools: BTreeMap<String, Pool>,
+}
+
+impl InternalPools {
+    pub fn add(&mut self, f: &Finding) {
         let (Some(client), Some(server), Some(dialect)) = (&f.client, &f.server, f.dialect) else {
-            continue;
+            return;
         };
         if internal_pool_server(f).is_none() {
-            continue;
+            return;
         }
-        let p = pools.entry(server.to_string()).or_insert_with(|| Pool {
+        let key = server.to_string();
+        if self.pools.len() >= MAX_POOLS && !self.pools.contains_key(&key) {
+            return;
+        }
+        let p = self.pools.entry(key).or_insert_with(|| Pool {
             server: server.clone(),
             source: SourceRef {
                 kind: f.source.kind.clone(),
@@ -255,15 +278,13 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
             sessions: 0,
             shares: 0,
         });
-        if p.clients.len() < 4096 {
-            p.clients.insert(client.ip);
-        }
+        keep_smallest(&mut p.clients, client.ip, MAX_POOL_CLIENTS);
         *p.dialects.entry(dialect).or_default() += 1;
-        if let Some(w) = &f.evidence.wallet {
-            put(&mut p.wallets, &w.address);
+        if let Some(w) = f.evidence.wallet.as_ref().filter(|w| !w.address.is_empty()) {
+            keep_smallest(&mut p.wallets, w.address.clone(), MAX_LIST);
         }
-        if let Some(c) = &f.evidence.coin {
-            put(&mut p.coins, c);
+        if let Some(c) = f.evidence.coin.as_ref().filter(|c| !c.is_empty()) {
+            keep_smallest(&mut p.coins, c.clone(), MAX_LIST);
         }
         p.first = p.first.min(f.first_seen);
         p.last = p.last.max(f.last_seen);
@@ -271,52 +292,67 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
         p.sessions += 1;
         p.shares += f.evidence.shares_accepted;
     }
-    pools
-        .into_values()
-        .map(|p| {
-            let dialect = p
-                .dialects
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(d, _)| *d);
-            let mut f = Finding::new("internal-pool", FindingKind::Network, p.first);
-            f.seen_at(p.last);
-            f.dialect = dialect;
-            f.server = Some(p.server.clone());
-            f.source = p.source;
-            f.transport = Some("tcp".into());
-            f.confidence = p.confidence;
-            let shown: Vec<String> = p.clients.iter().take(16).map(IpAddr::to_string).collect();
-            let more = p.clients.len().saturating_sub(shown.len());
-            f.reason(format!(
-                "internal address {} answers {} to {} internal client(s): {}{}",
-                p.server,
-                dialect.map(|d| d.as_str()).unwrap_or("mining"),
-                p.clients.len(),
-                shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
-            ));
-            f.reason(format!(
-                "{} mining session(s), {} accepted share(s): an internal pool or proxy concentrating miners",
-                p.sessions, p.shares
-            ));
-            f.evidence.shares_accepted = p.shares;
-            f.evidence.coin = (p.coins.len() == 1).then(|| p.coins.iter().next().cloned()).flatten();
-            f.evidence.extra.insert(
-                "clients".into(),
-                serde_json::Value::Array(
-                    p.clients.iter().take(MAX_LIST).map(|c| c.to_string().into()).collect(),
-                ),
-            );
-            if !p.wallets.is_empty() {
+
+    /// One finding per internal pool, ordered by server.
+    pub fn finish(self) -> Vec<Finding> {
+        self.pools
+            .into_values()
+            .map(|p| {
+                let dialect = p
+                    .dialects
+                    .iter()
+                    .max_by_key(|(_, n)| **n)
+                    .map(|(d, _)| *d);
+                let mut f = Finding::new("internal-pool", FindingKind::Network, p.first);
+                f.seen_at(p.last);
+                f.dialect = dialect;
+                f.server = Some(p.server.clone());
+                f.source = p.source;
+                f.transport = Some("tcp".into());
+                f.confidence = p.confidence;
+                let shown: Vec<String> = p.clients.iter().take(16).map(IpAddr::to_string).collect();
+                let more = p.clients.len().saturating_sub(shown.len());
+                f.reason(format!(
+                    "internal address {} answers {} to {} internal client(s): {}{}",
+                    p.server,
+                    dialect.map(|d| d.as_str()).unwrap_or("mining"),
+                    p.clients.len(),
+                    shown.join(", "),
+                    if more > 0 { format!(" and {more} more") } else { String::new() }
+                ));
+                f.reason(format!(
+                    "{} mining session(s), {} accepted share(s): an internal pool or proxy concentrating miners",
+                    p.sessions, p.shares
+                ));
+                f.evidence.shares_accepted = p.shares;
+                f.evidence.coin = (p.coins.len() == 1).then(|| p.coins.iter().next().cloned()).flatten();
                 f.evidence.extra.insert(
-                    "wallets".into(),
-                    serde_json::Value::Array(p.wallets.iter().cloned().map(Into::into).collect()),
+                    "clients".into(),
+                    serde_json::Value::Array(
+                        p.clients.iter().take(MAX_LIST).map(|c| c.to_string().into()).collect(),
+                    ),
                 );
-            }
-            f
-        })
-        .collect()
+                if !p.wallets.is_empty() {
+                    f.evidence.extra.insert(
+                        "wallets".into(),
+                        serde_json::Value::Array(p.wallets.iter().cloned().map(Into::into).collect()),
+                    );
+                }
+                f
+            })
+            .collect()
+    }
+}
+
+/// One finding per internal pool: a private server address answering a mining protocol
+/// (Medium or better) to other internal hosts ([`internal_pool_server`]), with the source (kind
+/// and name) of its first session.
+pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
+    let mut pools = InternalPools::default();
+    for f in findings {
+        pools.add(f);
+    }
+    pools.finish()
 }
 
 #[cfg(test)]
@@ -417,6 +453,51 @@ mod tests {
         let mut low = finding("10.0.0.5:4000", "10.0.0.201:3333", None, None, 1);
         low.confidence = Confidence::Low;
         assert!(internal_pools(&[low]).is_empty());
+    }
+
+    /// Threads deliver findings in any order: the pools found, their client and wallet lists
+    /// included when those are cut at their limits, do not depend on it.
+    #[test]
+    fn internal_pools_do_not_depend_on_the_order_of_findings() {
+        let mut fs = Vec::new();
+        for i in 0..5000u32 {
+            let mut f = finding(
+                &format!("10.{}.{}.{}:4000", i / 65536, i / 256 % 256, i % 256),
+                "10.0.0.200:3333",
+                None,
+                None,
+                i64::from(i),
+            );
+            f.evidence.wallet.as_mut().unwrap().address = format!("4W{:05}", (i * 7919) % 5000);
+            fs.push(f);
+        }
+        let forward = internal_pools(&fs);
+        fs.reverse();
+        let backward = internal_pools(&fs);
+        fs.sort_by_key(|f| f.evidence.wallet.as_ref().unwrap().address.clone());
+        let shuffled = internal_pools(&fs);
+        let text = |v: &[Finding]| {
+            v.iter()
+                .map(|f| {
+                    let mut f = f.clone();
+                    f.id.clear();
+                    serde_json::to_string(&f).unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text(&forward), text(&backward));
+        assert_eq!(text(&forward), text(&shuffled));
+        assert!(forward[0].reasons[0].contains("4096 internal client(s): 10.0.0.0, 10.0.0.1"));
+        assert_eq!(forward[0].evidence.extra["wallets"][0], "4W00000");
+        assert_eq!(
+            forward[0].evidence.extra["wallets"]
+                .as_array()
+                .unwrap()
+                .len(),
+            64
+        );
+        // 10.0.0.200 is the server itself: not its own client.
+        assert_eq!(forward[0].evidence.shares_accepted, 3 * 4999);
     }
 
     #[test]

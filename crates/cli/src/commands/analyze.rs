@@ -94,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     // reads (the buffer writes in large blocks, so locking per block costs nothing).
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout());
     let mut all: Vec<Finding> = Vec::new();
+    let mut found = 0usize;
     let mut errors = 0usize;
     let mut done_bytes = 0u64;
     for file in &files {
@@ -105,6 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         // Estimates and JSON output run on a second thread as findings arrive, overlapping the
         // analysis instead of following it; the order of findings is unchanged.
         let stream = matches!(args.format, Format::Jsonl | Format::Eve);
+        // Written as they come and needed by nothing after: not kept, so a long capture does
+        // not hold every finding it produced (only their count, for the exit status).
+        let keep = !stream || args.evidence_dir.is_some() || uploader.is_some();
         let format = args.format;
         let sharded = args.threads > 1;
         let (report, tail) = std::thread::scope(|scope| {
@@ -112,15 +116,23 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             let (tx, rx) = std::sync::mpsc::channel::<Vec<Finding>>();
             let sink = &mut out;
             let cfg = &estimate_cfg;
-            let tail = scope.spawn(move || -> std::io::Result<Vec<Finding>> {
+            let tail = scope.spawn(move || -> std::io::Result<(Vec<Finding>, usize)> {
                 let mut findings = Vec::new();
+                let mut count = 0usize;
+                // A pool run inside the network shows only across sessions (estimates do not
+                // enter this summary).
+                let mut pools = minetrace_detect::summary::InternalPools::default();
                 for batch in rx {
                     for mut f in batch {
                         crate::estimates::annotate(cfg, std::slice::from_mut(&mut f));
                         if stream {
                             write_one(sink, format, &f)?;
                         }
-                        findings.push(f);
+                        pools.add(&f);
+                        count += 1;
+                        if keep {
+                            findings.push(f);
+                        }
                     }
                 }
                 // Shards find in an order that depends on the scheduling: the table, the host
@@ -134,17 +146,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                         ))
                     });
                 }
-                // A pool run inside the network shows only across sessions (estimates do not
-                // enter this summary).
-                let mut internal = minetrace_detect::summary::internal_pools(&findings);
+                let mut internal = pools.finish();
                 crate::estimates::annotate(cfg, &mut internal);
                 if stream {
                     for f in &internal {
                         write_one(sink, format, f)?;
                     }
                 }
+                count += internal.len();
                 findings.extend(internal);
-                Ok(findings)
+                Ok((findings, count))
             });
             let mut batch = Vec::with_capacity(TAIL_BATCH);
             let report = engine.analyze_file(
@@ -165,7 +176,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .map_err(|_| anyhow::anyhow!("the output thread panicked"));
             (report, findings)
         });
-        let file_findings = tail??;
+        let (file_findings, file_count) = tail??;
+        found += file_count;
         done_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         bar.set_position(done_bytes);
         if args.stats {
@@ -204,7 +216,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 uploader = None;
             }
         }
-        all.extend(file_findings);
+        if !stream {
+            // The table and the host summary are written once every file is read.
+            all.extend(file_findings);
+        }
     }
     bar.finish_and_clear();
     if let Some(up) = &uploader {
@@ -231,7 +246,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     out.flush()?;
     let code = if errors > 0 {
         crate::EXIT_ERROR
-    } else if all.is_empty() {
+    } else if found == 0 {
         crate::EXIT_CLEAN
     } else {
         crate::EXIT_FINDINGS
