@@ -90,6 +90,8 @@ struct Follower {
 
 struct FlowEntry {
     info: FlowInfo,
+    /// [`CaptureClock`] time of the flow's latest packet (idle timeouts count from it).
+    last_active: i64,
     reasm: [Reassembler; 2],
     follow: Following,
     fin: [bool; 2],
@@ -118,6 +120,36 @@ impl Following {
     }
 }
 
+/// Capture time that only moves forward, in microseconds: idle timeouts and eviction count it
+/// rather than the packets' own timestamps. A capture made of recordings appended one after
+/// another (`mergecap -a`, a clock reset) steps back in time at each seam; counted in
+/// timestamps, the flows of the earlier recording would not look idle again before the new one
+/// passed the old one's latest time, and would stay in the table to the end of the input.
+#[derive(Debug, Clone, Copy, Default)]
+struct CaptureClock {
+    /// Capture time elapsed: the sum of the forward steps.
+    elapsed: i64,
+    /// Latest timestamp of the current recording.
+    high: Option<i64>,
+}
+
+impl CaptureClock {
+    /// Takes the next timestamp. A step back longer than `seam` starts a new recording, whose
+    /// time then adds to the elapsed time; a shorter one (packets slightly out of order) lets no
+    /// time pass.
+    fn observe(&mut self, ts: Timestamp, seam: i64) {
+        match self.high {
+            Some(high) if ts.0 > high => {
+                self.elapsed = self.elapsed.saturating_add(ts.0.saturating_sub(high));
+                self.high = Some(ts.0);
+            }
+            Some(high) if high.saturating_sub(ts.0) > seam => self.high = Some(ts.0),
+            Some(_) => {}
+            None => self.high = Some(ts.0),
+        }
+    }
+}
+
 /// Counters of one table.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TableStats {
@@ -133,7 +165,9 @@ pub struct FlowTable<'d> {
     /// Entries are boxed: the map's buckets (a power of two, up to 8/7 of the flows and twice
     /// that while it grows) then cost a key and a pointer each instead of a whole entry.
     flows: FxHashMap<FlowKey, Box<FlowEntry>>,
-    last_sweep: Timestamp,
+    clock: CaptureClock,
+    /// [`CaptureClock`] time of the last idle sweep.
+    last_sweep: i64,
     pub stats: TableStats,
     /// Connections that never carried payload, kept for the end of the input (when enabled).
     attempts: Option<Vec<ConnectionAttempt>>,
@@ -153,7 +187,8 @@ impl<'d> FlowTable<'d> {
             detectors,
             limits,
             flows: FxHashMap::default(),
-            last_sweep: Timestamp(i64::MIN),
+            clock: CaptureClock::default(),
+            last_sweep: 0,
             stats: TableStats::default(),
             attempts: None,
             carried_payload: rustc_hash::FxHashSet::default(),
@@ -191,9 +226,11 @@ impl<'d> FlowTable<'d> {
         ctx: &mut Context,
         emit: &mut impl FnMut(Finding),
     ) {
-        if ts.0.saturating_sub(self.last_sweep.0) > 10_000_000 {
-            self.sweep(ts, ctx, emit);
-            self.last_sweep = ts;
+        self.clock.observe(ts, self.seam());
+        let now = self.clock.elapsed;
+        if now.saturating_sub(self.last_sweep) > 10_000_000 {
+            self.sweep(ctx, emit);
+            self.last_sweep = now;
         }
         let src = SocketAddr::new(pkt.src, pkt.sport);
         let dst = SocketAddr::new(pkt.dst, pkt.dport);
@@ -215,6 +252,7 @@ impl<'d> FlowTable<'d> {
             };
             stats.flows += 1;
             Box::new(FlowEntry {
+                last_active: now,
                 info: FlowInfo {
                     transport: pkt.transport,
                     a,
@@ -240,6 +278,7 @@ impl<'d> FlowTable<'d> {
             Direction::BtoA
         };
         update_stats(&mut entry.info, dir, ts, pkt, flags);
+        entry.last_active = now;
 
         match pkt.tcp {
             Some(tcp) => {
@@ -301,10 +340,20 @@ impl<'d> FlowTable<'d> {
         }
     }
 
-    /// Ends flows idle longer than their timeout.
-    fn sweep(&mut self, now: Timestamp, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
-        let tcp = self.limits.tcp_idle_secs * 1_000_000;
-        let udp = self.limits.udp_idle_secs * 1_000_000;
+    /// A step back in time longer than this starts a new recording ([`CaptureClock`]): the
+    /// longer idle timeout, so that no flow the step could matter to is still waiting for it.
+    fn seam(&self) -> i64 {
+        self.limits
+            .tcp_idle_secs
+            .max(self.limits.udp_idle_secs)
+            .saturating_mul(1_000_000)
+    }
+
+    /// Ends flows idle longer than their timeout, in capture time.
+    fn sweep(&mut self, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
+        let now = self.clock.elapsed;
+        let tcp = self.limits.tcp_idle_secs.saturating_mul(1_000_000);
+        let udp = self.limits.udp_idle_secs.saturating_mul(1_000_000);
         let mut idle: Vec<(u64, FlowKey)> = self
             .flows
             .iter()
@@ -314,7 +363,7 @@ impl<'d> FlowTable<'d> {
                 } else {
                     udp
                 };
-                now.0.saturating_sub(e.info.last_seen.0) > limit
+                now.saturating_sub(e.last_active) > limit
             })
             .map(|(k, e)| (e.info.first_packet, *k))
             .collect();
@@ -334,7 +383,7 @@ impl<'d> FlowTable<'d> {
             .flows
             .iter()
             .take(64)
-            .min_by_key(|(_, e)| e.info.last_seen)
+            .min_by_key(|(_, e)| e.last_active)
             .map(|(k, _)| *k);
         if let Some(key) = victim {
             if let Some(entry) = self.flows.remove(&key) {
@@ -413,8 +462,9 @@ impl<'d> FlowTable<'d> {
 
     /// Ends idle flows as of `now` (live capture calls this when no packets arrive).
     pub fn tick(&mut self, now: Timestamp, ctx: &mut Context, emit: &mut impl FnMut(Finding)) {
-        self.sweep(now, ctx, emit);
-        self.last_sweep = now;
+        self.clock.observe(now, self.seam());
+        self.sweep(ctx, emit);
+        self.last_sweep = self.clock.elapsed;
     }
 
     /// Live capture: reports flows that detectors have followed for `max_age_secs` without the flow
@@ -632,5 +682,92 @@ impl Following {
         for f in self.followers.iter_mut().filter(|f| !f.done) {
             f.state.on_gap(dir, bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    const SEC: i64 = 1_000_000;
+
+    fn udp<'a>(src: &str, dst: &str, payload: &'a [u8]) -> Decoded<'a> {
+        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+        Decoded {
+            src: s.ip(),
+            dst: d.ip(),
+            transport: Transport::Udp,
+            sport: s.port(),
+            dport: d.port(),
+            tcp: None,
+            ip_id: None,
+            payload,
+            wire_payload_len: payload.len() as u32,
+            vlan: None,
+        }
+    }
+
+    #[test]
+    fn the_capture_clock_counts_forward_steps_and_restarts_after_a_seam() {
+        let seam = 600 * SEC;
+        let mut c = CaptureClock::default();
+        for (ts, elapsed) in [
+            (1_000 * SEC, 0),
+            (1_010 * SEC, 10 * SEC),
+            // Slightly out of order: no time passes, and none is counted twice after it.
+            (1_009 * SEC, 10 * SEC),
+            (1_011 * SEC, 11 * SEC),
+            // An appended recording from an earlier day: a seam, then its own time adds up.
+            (5 * SEC, 11 * SEC),
+            (65 * SEC, 71 * SEC),
+            // Back to the later timeline: a forward step like any other.
+            (2_000 * SEC, 2_006 * SEC),
+        ] {
+            c.observe(Timestamp(ts), seam);
+            assert_eq!(c.elapsed, elapsed, "at {ts}");
+        }
+        // Absurd timestamps neither overflow nor go backwards.
+        c.observe(Timestamp(i64::MIN), seam);
+        c.observe(Timestamp(i64::MAX), seam);
+        assert_eq!(c.elapsed, i64::MAX);
+        c.observe(Timestamp(0), seam);
+        assert_eq!(c.elapsed, i64::MAX);
+    }
+
+    /// A recording appended after a later one (time steps back a day): the earlier recording's
+    /// flows end by idle timeout once the appended one has run past the timeout, instead of
+    /// staying in the table to the end of the input.
+    #[test]
+    fn flows_of_an_earlier_recording_time_out_in_an_appended_one() {
+        let detectors: Vec<Box<dyn Detector>> = Vec::new();
+        let mut table = FlowTable::new(&detectors, TableLimits::default());
+        let mut ctx = Context::new(
+            Arc::new(minetrace_intel::Intel::builtin()),
+            "capture",
+            "t.pcap",
+        );
+        let mut emit = |_f: Finding| {};
+        let day = 86_400 * SEC;
+        let first = Timestamp(10 * day);
+        table.packet(
+            first,
+            1,
+            &udp("10.0.0.1:5000", "10.0.0.2:53", b"a"),
+            &mut ctx,
+            &mut emit,
+        );
+        let appended = Timestamp(first.0 - day);
+        for i in 0..=200 {
+            let ts = Timestamp(appended.0 + i * SEC);
+            let p = udp("10.0.0.3:5000", "10.0.0.4:53", b"b");
+            table.packet(ts, 2 + i as u64, &p, &mut ctx, &mut emit);
+        }
+        // 200 s into the appended recording: the first flow (UDP, 120 s) has ended; the
+        // appended one is active.
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.stats.timed_out, 1);
+        // Counted in timestamps it would still be there: the appended recording is a day
+        // behind the first one's last packet.
     }
 }
