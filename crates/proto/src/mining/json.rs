@@ -510,6 +510,37 @@ mod tests {
         }
     }
 
+    /// The string scanner reads 8 bytes at a time: for every length around that width
+    /// and every position of a byte it must stop at (a quote, a backslash, a control or
+    /// non-ASCII byte, also two of them), the fast reader gives serde_json's tree or error.
+    #[test]
+    fn strings_of_every_length_and_stop_position() {
+        let stops: [&[u8]; 6] = [b"\"", b"\\", b"\x01", b"\x1f", "\u{e9}".as_bytes(), b"\x7f"];
+        let mut checked = 0;
+        for len in 0..40 {
+            for at in 0..=len {
+                for stop in stops {
+                    for second in [None, Some(b'\x02')] {
+                        let mut body: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                        body.splice(at..at, stop.iter().copied());
+                        if let Some(b) = second {
+                            body.push(b);
+                        }
+                        let mut text = b"[\"".to_vec();
+                        text.extend_from_slice(&body);
+                        text.extend_from_slice(b"\",1]");
+                        let ours = parse(&text).map_err(|e| e.to_string());
+                        let theirs =
+                            serde_json::from_slice::<Json>(&text).map_err(|e| e.to_string());
+                        assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(&text));
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 820 * 6 * 2);
+    }
+
     /// The fast reader gives serde_json's tree or serde_json's error, for mining lines and for
     /// thousands of mutations of them (bytes replaced, cut, doubled).
     #[test]
