@@ -36,16 +36,17 @@ pub fn annotate(cfg: &EstimateConfig, findings: &mut [Finding]) {
 }
 
 /// Power and kWh/day of one mining host: per (algorithm family, rig) the largest figure among
-/// its findings (a rig that reconnected is counted once), summed. Hashrates of different
+/// its findings (`findings`: the host's, from [`crate::output::by_client`]; others are skipped) (a rig that reconnected is counted once), summed. Hashrates of different
 /// algorithms are never added together; their powers are.
 pub fn host_figures(
     cfg: &EstimateConfig,
     host: &MiningHost,
-    findings: &[Finding],
+    findings: &[&Finding],
 ) -> Option<HostEnergy> {
     let mut best: HashMap<(String, String), (f64, f64)> = HashMap::new();
     for f in findings
         .iter()
+        .copied()
         .filter(|f| f.client.as_ref().is_some_and(|c| c.ip == host.client_ip))
     {
         let Some(r) = finding_figures(cfg, f) else {
@@ -119,12 +120,13 @@ pub fn total_line(cfg: &EstimateConfig, hosts: &[Option<HostEnergy>]) -> Option<
 pub fn host_rigs(
     cfg: &EstimateConfig,
     host: &MiningHost,
-    findings: &[Finding],
+    findings: &[&Finding],
 ) -> Option<RigEstimate> {
     let mut obs = AddressObservations::default();
     let mut seen = std::collections::HashSet::new();
     for f in findings
         .iter()
+        .copied()
         .filter(|f| f.client.as_ref().is_some_and(|c| c.ip == host.client_ip))
     {
         let (Some(c), Some(s)) = (&f.client, &f.server) else {

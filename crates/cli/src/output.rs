@@ -1,7 +1,9 @@
 //! Output sinks: a readable table for terminals, JSON Lines, and Suricata EVE-style alerts.
 
 use minetrace_core::{Confidence, Finding};
+use std::collections::HashMap;
 use std::io::Write;
+use std::net::IpAddr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -15,19 +17,36 @@ pub enum Format {
     Hosts,
 }
 
+/// Findings grouped by client address, each group in the order given: a host's estimates read
+/// its own findings, not every finding once per host (which grows with hosts x findings).
+pub fn by_client(findings: &[Finding]) -> HashMap<IpAddr, Vec<&Finding>> {
+    let mut groups: HashMap<IpAddr, Vec<&Finding>> = HashMap::new();
+    for f in findings {
+        if let Some(c) = &f.client {
+            groups.entry(c.ip).or_default().push(f);
+        }
+    }
+    groups
+}
+
 /// Writes one JSON line per mining host (the table's summary, with its estimates).
 pub fn write_hosts(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
     let cfg = minetrace_estimate::EstimateConfig::default();
+    let groups = by_client(findings);
     for h in minetrace_detect::summary::summarize(findings) {
+        let mine = groups
+            .get(&h.client_ip)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let mut v = serde_json::to_value(&h).unwrap_or_default();
         if let Some(obj) = v.as_object_mut() {
-            if let Some(r) = crate::estimates::host_rigs(&cfg, &h, findings) {
+            if let Some(r) = crate::estimates::host_rigs(&cfg, &h, mine) {
                 obj.insert(
                     "rig_estimate".into(),
                     serde_json::to_value(&r).unwrap_or_default(),
                 );
             }
-            if let Some(e) = crate::estimates::host_figures(&cfg, &h, findings) {
+            if let Some(e) = crate::estimates::host_figures(&cfg, &h, mine) {
                 obj.insert("power_w".into(), e.watts.into());
                 obj.insert("kwh_per_day".into(), e.kwh_per_day.into());
             }
@@ -211,9 +230,16 @@ pub fn write_summary(
         return Ok(());
     }
     let cfg = minetrace_estimate::EstimateConfig::default();
+    let groups = by_client(findings);
+    let mine = |h: &minetrace_detect::summary::MiningHost| -> &[&Finding] {
+        groups
+            .get(&h.client_ip)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
     let energy: Vec<_> = hosts
         .iter()
-        .map(|h| crate::estimates::host_figures(&cfg, h, findings))
+        .map(|h| crate::estimates::host_figures(&cfg, h, mine(h)))
         .collect();
     writeln!(out, "\nMining hosts")?;
     writeln!(
@@ -222,7 +248,7 @@ pub fn write_summary(
         "host", "coins", "rigs", "conns", "hashrate", "power", "kWh/day", "pools"
     )?;
     for (h, e) in hosts.iter().zip(&energy) {
-        let rigs = match crate::estimates::host_rigs(&cfg, h, findings) {
+        let rigs = match crate::estimates::host_rigs(&cfg, h, mine(h)) {
             Some(r) if r.low != r.high => format!("{} ({}-{})", r.point, r.low, r.high),
             Some(r) => r.point.to_string(),
             None => h.rigs.to_string(),
