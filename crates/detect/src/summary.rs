@@ -213,8 +213,9 @@ pub fn internal_pool_server(f: &Finding) -> Option<&Endpoint> {
     .then_some(server)
 }
 
-/// Most internal pool servers followed at once; further ones are not reported.
-const MAX_POOLS: usize = 65_536;
+/// Most internal pool servers followed; further ones are not reported (a network runs a few;
+/// with [`MAX_POOL_CLIENTS`] this bounds the fold at about 4 M addresses whatever the input).
+const MAX_POOLS: usize = 1024;
 /// Most clients counted per internal pool.
 const MAX_POOL_CLIENTS: usize = 4096;
 
