@@ -36,8 +36,9 @@ pub fn annotate(cfg: &EstimateConfig, findings: &mut [Finding]) {
 }
 
 /// Power and kWh/day of one mining host: per (algorithm family, rig) the largest figure among
-/// its findings (`findings`: the host's, from [`crate::output::by_client`]; others are skipped) (a rig that reconnected is counted once), summed. Hashrates of different
-/// algorithms are never added together; their powers are.
+/// its findings (a rig that reconnected is counted once), summed. Hashrates of different
+/// algorithms are never added together; their powers are. `findings` are the host's
+/// ([`crate::output::by_client`]); any other host's are skipped.
 pub fn host_figures(
     cfg: &EstimateConfig,
     host: &MiningHost,

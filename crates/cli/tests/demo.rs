@@ -69,6 +69,20 @@ fn http(port: u16, request: &str) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
+/// Posts the console's login form as `admin` with `password` (the double-submit token is ours
+/// to choose: the form's must only match the cookie's).
+fn post_login(port: u16, password: &str) -> String {
+    let body = format!("user=admin&password={}&csrf=t0k3n", form_encode(password));
+    http(
+        port,
+        &format!(
+            "POST /console/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: mt_login_csrf=t0k3n\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .unwrap()
+}
+
 fn form_encode(v: &str) -> String {
     v.bytes()
         .map(|b| {
@@ -113,10 +127,7 @@ fn demo_serves_its_findings_with_the_login_it_prints() {
         if let Some(p) = line.split("password: ").nth(1) {
             password = Some(p.trim().to_string());
         }
-        if let Some(rest) = line
-            .strip_prefix("\n== Serving the findings (")
-            .or(line.strip_prefix("== Serving the findings ("))
-        {
+        if let Some(rest) = line.strip_prefix("== Serving the findings (") {
             served = rest.split(' ').next().and_then(|n| n.parse::<usize>().ok());
         }
     }
@@ -135,16 +146,8 @@ fn demo_serves_its_findings_with_the_login_it_prints() {
             other => panic!("console not up: {other:?}"),
         }
     }
-    // The printed password logs in (the login form's double-submit token is ours to choose).
-    let body = format!("user=admin&password={}&csrf=t0k3n", form_encode(&password));
-    let answer = http(
-        port,
-        &format!(
-            "POST /console/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: mt_login_csrf=t0k3n\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .unwrap();
+    // The printed password logs in.
+    let answer = post_login(port, &password);
     assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
     let session = answer
         .lines()
@@ -166,15 +169,7 @@ fn demo_serves_its_findings_with_the_login_it_prints() {
         &page[..page.len().min(400)]
     );
     // A wrong password does not.
-    let body = "user=admin&password=not-the-password&csrf=t0k3n";
-    let answer = http(
-        port,
-        &format!(
-            "POST /console/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: mt_login_csrf=t0k3n\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-    .unwrap();
+    let answer = post_login(port, "not-the-password");
     assert!(
         answer.starts_with("HTTP/1.1 401"),
         "{}",

@@ -108,19 +108,10 @@ impl Nats {
     fn logs(&self) -> String {
         (0..3)
             .map(|i| {
-                let text = minetrace_core::io::read_bounded_string(
-                    &self.dir.join(format!("n{i}.log")),
-                    4 << 20,
-                )
-                .unwrap_or_default();
-                let lines: Vec<&str> = text
-                    .lines()
-                    .filter(|l| !l.contains("Error trying to connect to route"))
-                    .collect();
-                format!(
-                    "--- n{i}.log\n{}",
-                    lines[lines.len().saturating_sub(40)..].join("\n")
-                )
+                let name = format!("n{i}.log");
+                log_tail(&self.dir.join(&name), &name, 40, |l| {
+                    !l.contains("Error trying to connect to route")
+                })
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -135,15 +126,23 @@ impl Nats {
     }
 }
 
+/// The last `n` lines of a log (read up to 4 MiB) that `keep` accepts, under a `--- NAME` line.
+fn log_tail(path: &Path, name: &str, n: usize, keep: impl Fn(&str) -> bool) -> String {
+    let text = minetrace_core::io::read_bounded_string(path, 4 << 20).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| keep(l)).collect();
+    format!(
+        "--- {name}\n{}",
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    )
+}
+
 /// The last lines of a replica's log, for a failure message.
 fn replica_log(data: &Path) -> String {
-    let text = minetrace_core::io::read_bounded_string(&data.join("replica.log"), 4 << 20)
-        .unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    format!(
-        "--- {}\n{}",
-        data.display(),
-        lines[lines.len().saturating_sub(30)..].join("\n")
+    log_tail(
+        &data.join("replica.log"),
+        &data.display().to_string(),
+        30,
+        |_| true,
     )
 }
 
