@@ -21,6 +21,7 @@
 mod json;
 mod shapes;
 
+use bumpalo::Bump;
 use json::{Json, Obj};
 use std::borrow::Cow;
 
@@ -63,10 +64,10 @@ impl RpcId {
     fn from_json(v: &Json<'_>) -> Option<RpcId> {
         match v {
             Json::Null => Some(RpcId::Null),
-            Json::Number(n) => n
+            Json::Number(_) => v
                 .as_i64()
                 .map(RpcId::Number)
-                .or_else(|| Some(RpcId::Text(bounded(&n.to_string())))),
+                .or_else(|| Some(RpcId::Text(bounded(&v.to_string())))),
             Json::String(s) => Some(RpcId::Text(bounded(s))),
             _ => None,
         }
@@ -490,16 +491,34 @@ pub fn parse_line(line: &[u8]) -> Result<MiningMessage, MiningParseError> {
     if first != b'{' {
         return Err(MiningParseError::NotObject { first });
     }
-    let value: Json<'_> = json::parse(body).map_err(|e| MiningParseError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    let Json::Object(obj) = value else {
-        return Err(MiningParseError::NotObject { first });
-    };
-    Ok(classify(&obj))
+    ARENA.with_borrow_mut(|arena| {
+        // The tree of one line at a time: what it allocated is reused for the next line, and an
+        // arena a huge line grew is given back.
+        if arena.allocated_bytes() > ARENA_KEPT {
+            *arena = Bump::new();
+        } else {
+            arena.reset();
+        }
+        let value = json::parse(body, arena).map_err(|e| MiningParseError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        let Json::Object(obj) = value else {
+            return Err(MiningParseError::NotObject { first });
+        };
+        Ok(classify(&obj))
+    })
 }
+
+thread_local! {
+    /// Where the JSON tree of the line being parsed lives (see [`json`]).
+    static ARENA: std::cell::RefCell<Bump> = std::cell::RefCell::new(Bump::new());
+}
+
+/// Arena bytes kept between lines (a line of mining JSON needs a few kilobytes; a
+/// [`MAX_LINE`] line of tiny values can need a few megabytes once).
+const ARENA_KEPT: usize = 256 * 1024;
 
 fn classify(obj: &Obj<'_>) -> MiningMessage {
     let id = obj.get("id").and_then(RpcId::from_json);

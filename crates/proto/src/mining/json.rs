@@ -1,49 +1,83 @@
-//! A JSON value that borrows its strings from the line it was parsed from.
+//! A JSON value that borrows its strings from the line it was parsed from and its arrays and
+//! objects from an arena.
 //!
 //! Every line of a mining session is parsed, so building a `serde_json::Value` (a `String` per
-//! key and per string, a `BTreeMap` per object) dominated the engine's time. [`Json`] is read by
-//! the same `serde_json` deserializer, so the grammar, the depth limit, number handling and every
-//! error are unchanged; only the tree differs: strings without escapes are slices of the line
-//! and objects are small vectors of members. Its accessors mirror `serde_json::Value`'s (an
+//! key and per string, a `BTreeMap` per object) dominated the engine's time, and after that
+//! the allocator did (a vector per array and object, freed again after each line). [`Json`]
+//! is read by the same `serde_json` deserializer for anything but the plain ASCII subset mining
+//! lines use, so the grammar, the depth limit, number handling and every error are unchanged;
+//! only the tree differs: strings without escapes are slices of the line, arrays and objects
+//! are slices in a [`Bump`] arena that the caller resets per line (nothing in the tree needs
+//! dropping), and numbers are plain values. Its accessors mirror `serde_json::Value`'s (an
 //! object member repeated keeps its last value, as `serde_json::Map::insert` does).
 
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use bumpalo::collections::Vec as BumpVec;
+use bumpalo::Bump;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use std::borrow::Cow;
 use std::fmt;
 
-/// A parsed JSON value borrowing from its input.
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed JSON value borrowing from its input and its arena.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Json<'a> {
     Null,
     Bool(bool),
-    Number(Number),
-    String(Cow<'a, str>),
-    Array(Vec<Json<'a>>),
+    Number(Num),
+    String(&'a str),
+    Array(&'a [Json<'a>]),
     Object(Obj<'a>),
 }
 
+/// A JSON number as `serde_json::Number` holds it: non-negative integers as `U`, negative ones
+/// as `I`, everything else as a finite `F`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    U(u64),
+    I(i64),
+    F(f64),
+}
+
+impl Num {
+    fn from_serde(n: &Number) -> Option<Num> {
+        if let Some(u) = n.as_u64() {
+            Some(Num::U(u))
+        } else if let Some(i) = n.as_i64() {
+            Some(Num::I(i))
+        } else {
+            n.as_f64().map(Num::F)
+        }
+    }
+
+    fn from_i64(v: i64) -> Num {
+        u64::try_from(v).map_or(Num::I(v), Num::U)
+    }
+
+    fn to_serde(self) -> Option<Number> {
+        match self {
+            Num::U(u) => Some(u.into()),
+            Num::I(i) => Some(i.into()),
+            Num::F(f) => Number::from_f64(f),
+        }
+    }
+}
+
 /// A JSON object's members in the order they came (duplicates kept; lookups take the last).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Obj<'a>(Vec<(Cow<'a, str>, Json<'a>)>);
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Obj<'a>(&'a [(&'a str, Json<'a>)]);
 
 impl<'a> Obj<'a> {
     /// The member's value; for a repeated key the last one, like `serde_json::Map`.
-    pub(crate) fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k.as_ref() == key)
-            .map(|(_, v)| v)
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Json<'a>> {
+        self.0.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     pub(crate) fn contains_key(&self, key: &str) -> bool {
-        self.0.iter().any(|(k, _)| k.as_ref() == key)
+        self.0.iter().any(|(k, _)| *k == key)
     }
 
     /// Member names (a repeated key appears more than once: use only for `all`/`any`).
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.iter().map(|(k, _)| k.as_ref())
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().map(|(k, _)| *k)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -59,9 +93,9 @@ impl<'a> Obj<'a> {
             .count()
     }
 
-    fn to_value(&self) -> Map<String, Value> {
+    fn to_value(self) -> Map<String, Value> {
         let mut map = Map::new();
-        for (k, v) in &self.0 {
+        for (k, v) in self.0 {
             map.insert(k.to_string(), v.to_value());
         }
         map
@@ -69,14 +103,14 @@ impl<'a> Obj<'a> {
 }
 
 impl<'a> Json<'a> {
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&'a str> {
         match self {
             Json::String(s) => Some(s),
             _ => None,
         }
     }
 
-    pub(crate) fn as_array(&self) -> Option<&Vec<Json<'a>>> {
+    pub(crate) fn as_array(&self) -> Option<&'a [Json<'a>]> {
         match self {
             Json::Array(a) => Some(a),
             _ => None,
@@ -99,27 +133,30 @@ impl<'a> Json<'a> {
 
     pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
-            Json::Number(n) => n.as_f64(),
+            Json::Number(Num::U(u)) => Some(*u as f64),
+            Json::Number(Num::I(i)) => Some(*i as f64),
+            Json::Number(Num::F(f)) => Some(*f),
             _ => None,
         }
     }
 
     pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => n.as_i64(),
+            Json::Number(Num::U(u)) => i64::try_from(*u).ok(),
+            Json::Number(Num::I(i)) => Some(*i),
             _ => None,
         }
     }
 
     pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
-            Json::Number(n) => n.as_u64(),
+            Json::Number(Num::U(u)) => Some(*u),
             _ => None,
         }
     }
 
     pub(crate) fn is_u64(&self) -> bool {
-        matches!(self, Json::Number(n) if n.is_u64())
+        matches!(self, Json::Number(Num::U(_)))
     }
 
     pub(crate) fn is_string(&self) -> bool {
@@ -135,13 +172,13 @@ impl<'a> Json<'a> {
     }
 
     /// The equivalent `serde_json::Value` (for the rare paths that print a value as JSON).
-    pub(crate) fn to_value(&self) -> Value {
+    pub(crate) fn to_value(self) -> Value {
         match self {
             Json::Null => Value::Null,
-            Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => Value::Number(n.clone()),
+            Json::Bool(b) => Value::Bool(b),
+            Json::Number(n) => n.to_serde().map_or(Value::Null, Value::Number),
             Json::String(s) => Value::String(s.to_string()),
-            Json::Array(a) => Value::Array(a.iter().map(Json::to_value).collect()),
+            Json::Array(a) => Value::Array(a.iter().map(|v| v.to_value()).collect()),
             Json::Object(o) => Value::Object(o.to_value()),
         }
     }
@@ -152,14 +189,18 @@ impl<'a> Json<'a> {
 impl fmt::Display for Json<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Json::Number(n) => n.fmt(f),
+            Json::Number(n) => match n.to_serde() {
+                Some(n) => n.fmt(f),
+                None => f.write_str("null"),
+            },
             other => other.to_value().fmt(f),
         }
     }
 }
 
-/// Parses one JSON text exactly as `serde_json::from_slice::<Json>` does: the same tree, and
-/// for anything the fast reader does not handle, the same call (so the same errors).
+/// Parses one JSON text exactly as `serde_json::from_slice` would into this tree: the same
+/// tree, and for anything the fast reader does not handle, the same call (so the same errors).
+/// Arrays and objects go to `arena`.
 ///
 /// Mining lines are plain ASCII: strings without escapes, small integers, few floats. The fast
 /// reader takes only that subset (no escapes, no control or non-ASCII bytes in strings, nesting
@@ -167,11 +208,15 @@ impl fmt::Display for Json<'_> {
 /// machinery or a separate UTF-8 check; a number with a fraction or exponent is handed to
 /// serde_json on its own (the same number parser). Whatever else it meets (an escape, a syntax
 /// error, a deep nest) makes it give up, and the whole text goes to serde_json.
-pub(crate) fn parse(text: &[u8]) -> Result<Json<'_>, serde_json::Error> {
+pub(crate) fn parse<'a>(text: &'a [u8], arena: &'a Bump) -> Result<Json<'a>, serde_json::Error> {
     // One UTF-8 check for the whole line (the fast reader takes only ASCII strings, and slices
     // of a checked `str` need none of their own).
     if let Ok(checked) = std::str::from_utf8(text) {
-        let mut r = Fast { s: checked, i: 0 };
+        let mut r = Fast {
+            s: checked,
+            i: 0,
+            arena,
+        };
         if let Some(v) = r.value(0) {
             r.ws();
             if r.i == text.len() {
@@ -179,7 +224,19 @@ pub(crate) fn parse(text: &[u8]) -> Result<Json<'_>, serde_json::Error> {
             }
         }
     }
-    serde_json::from_slice(text)
+    with_serde(text, arena)
+}
+
+/// serde_json's reading of `text` into this tree (what `serde_json::from_slice` does, with the
+/// tree's own visitor).
+pub(crate) fn with_serde<'a>(
+    text: &'a [u8],
+    arena: &'a Bump,
+) -> Result<Json<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let v = Seed(arena).deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
 }
 
 /// Deepest nesting the fast reader takes (serde_json's own limit is 128).
@@ -188,6 +245,7 @@ const FAST_MAX_DEPTH: usize = 64;
 struct Fast<'a> {
     s: &'a str,
     i: usize,
+    arena: &'a Bump,
 }
 
 impl<'a> Fast<'a> {
@@ -217,12 +275,12 @@ impl<'a> Fast<'a> {
                     return None;
                 }
                 self.i += 1;
-                let mut members = Vec::with_capacity(4);
                 self.ws();
                 if self.peek()? == b'}' {
                     self.i += 1;
-                    return Some(Json::Object(Obj(members)));
+                    return Some(Json::Object(Obj(&[])));
                 }
+                let mut members = BumpVec::with_capacity_in(4, self.arena);
                 loop {
                     self.ws();
                     if self.peek()? != b'"' {
@@ -235,13 +293,13 @@ impl<'a> Fast<'a> {
                     }
                     self.i += 1;
                     let v = self.value(depth + 1)?;
-                    members.push((Cow::Borrowed(key), v));
+                    members.push((key, v));
                     self.ws();
                     match self.peek()? {
                         b',' => self.i += 1,
                         b'}' => {
                             self.i += 1;
-                            return Some(Json::Object(Obj(members)));
+                            return Some(Json::Object(Obj(members.into_bump_slice())));
                         }
                         _ => return None,
                     }
@@ -252,12 +310,12 @@ impl<'a> Fast<'a> {
                     return None;
                 }
                 self.i += 1;
-                let mut items = Vec::with_capacity(8);
                 self.ws();
                 if self.peek()? == b']' {
                     self.i += 1;
-                    return Some(Json::Array(items));
+                    return Some(Json::Array(&[]));
                 }
+                let mut items = BumpVec::with_capacity_in(8, self.arena);
                 loop {
                     items.push(self.value(depth + 1)?);
                     self.ws();
@@ -265,13 +323,13 @@ impl<'a> Fast<'a> {
                         b',' => self.i += 1,
                         b']' => {
                             self.i += 1;
-                            return Some(Json::Array(items));
+                            return Some(Json::Array(items.into_bump_slice()));
                         }
                         _ => return None,
                     }
                 }
             }
-            b'"' => self.string().map(|s| Json::String(Cow::Borrowed(s))),
+            b'"' => self.string().map(Json::String),
             b't' => self.literal(b"true", Json::Bool(true)),
             b'f' => self.literal(b"false", Json::Bool(false)),
             b'n' => self.literal(b"null", Json::Null),
@@ -341,14 +399,14 @@ impl<'a> Fast<'a> {
                 .iter()
                 .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
             return match (negative, v) {
-                (false, v) => Some(Json::Number(v.into())),
+                (false, v) => Some(Json::Number(Num::U(v))),
                 (true, 0) => None,
-                (true, v) => Some(Json::Number((-(v as i64)).into())),
+                (true, v) => Some(Json::Number(Num::I(-(v as i64)))),
             };
         }
         // Anything else (fractions, exponents, long integers): serde_json's own number reader.
-        match serde_json::from_slice::<Json<'_>>(lexeme) {
-            Ok(Json::Number(n)) => Some(Json::Number(n)),
+        match with_serde(lexeme, self.arena) {
+            Ok(n @ Json::Number(_)) => Some(n),
             _ => None,
         }
     }
@@ -366,106 +424,107 @@ fn special(w: u64) -> u64 {
     quote | backslash | control | (w & HIGH)
 }
 
-impl<'de> Deserialize<'de> for Json<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonVisitor)
+/// serde's side: any JSON value into the tree, arrays and objects into the arena, strings
+/// borrowed from the input where they have no escapes and copied into the arena where they do.
+#[derive(Clone, Copy)]
+struct Seed<'a>(&'a Bump);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for Seed<'a> {
+    type Value = Json<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'a>, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json<'de>;
+impl<'de: 'a, 'a> Visitor<'de> for Seed<'a> {
+    type Value = Json<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any valid JSON value")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'a>, E> {
         Ok(Json::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'a>, E> {
+        Ok(Json::Number(Num::from_i64(v)))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(v.into()))
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'a>, E> {
+        Ok(Json::Number(Num::U(v)))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Json<'de>, E> {
-        Ok(Number::from_f64(v).map_or(Json::Null, Json::Number))
+    fn visit_f64<E>(self, v: f64) -> Result<Json<'a>, E> {
+        // As serde_json::Value: a float it cannot hold (never finite-less from its reader) is
+        // null.
+        Ok(Number::from_f64(v)
+            .and_then(|n| Num::from_serde(&n))
+            .map_or(Json::Null, Json::Number))
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(v)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'a>, E> {
+        Ok(Json::String(v))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v.to_string())))
+    fn visit_str<E>(self, v: &str) -> Result<Json<'a>, E> {
+        Ok(Json::String(self.0.alloc_str(v)))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(v)))
-    }
-
-    fn visit_none<E>(self) -> Result<Json<'de>, E> {
+    fn visit_none<E>(self) -> Result<Json<'a>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        Json::deserialize(d)
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'a>, D::Error> {
+        self.deserialize(d)
     }
 
-    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+    fn visit_unit<E>(self) -> Result<Json<'a>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'a>, A::Error> {
+        let mut items = BumpVec::new_in(self.0);
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
-        Ok(Json::Array(items))
+        Ok(Json::Array(items.into_bump_slice()))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut members = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            members.push((key, map.next_value()?));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'a>, A::Error> {
+        let mut members = BumpVec::new_in(self.0);
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
+            members.push((key, map.next_value_seed(self)?));
         }
-        Ok(Json::Object(Obj(members)))
+        Ok(Json::Object(Obj(members.into_bump_slice())))
     }
 }
 
-/// An object key, borrowed when it has no escapes.
-struct KeySeed;
+/// An object key, borrowed when it has no escapes, copied into the arena when it has.
+struct KeySeed<'a>(&'a Bump);
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'de: 'a, 'a> DeserializeSeed<'de> for KeySeed<'a> {
+    type Value = &'a str;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'a str, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'de: 'a, 'a> Visitor<'de> for KeySeed<'a> {
+    type Value = &'a str;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string key")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<&'a str, E> {
+        Ok(v)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<&'a str, E> {
+        Ok(self.0.alloc_str(v))
     }
 }
 
@@ -473,9 +532,12 @@ impl<'de> Visitor<'de> for KeySeed {
 mod tests {
     use super::*;
 
-    fn both(text: &str) -> (Result<Json<'_>, String>, Result<Value, String>) {
+    fn both<'a>(
+        text: &'a str,
+        arena: &'a Bump,
+    ) -> (Result<Json<'a>, String>, Result<Value, String>) {
         (
-            serde_json::from_str::<Json>(text).map_err(|e| e.to_string()),
+            parse(text.as_bytes(), arena).map_err(|e| e.to_string()),
             serde_json::from_str::<Value>(text).map_err(|e| e.to_string()),
         )
     }
@@ -498,7 +560,8 @@ mod tests {
             &format!("{{\"a\":{}{}}}", "[".repeat(126), "]".repeat(126)),
         ];
         for text in cases {
-            let (ours, theirs) = both(text);
+            let arena = Bump::new();
+            let (ours, theirs) = both(text, &arena);
             match (&ours, &theirs) {
                 (Ok(o), Ok(t)) => {
                     assert_eq!(&o.to_value(), t, "{text}");
@@ -529,9 +592,9 @@ mod tests {
                         let mut text = b"[\"".to_vec();
                         text.extend_from_slice(&body);
                         text.extend_from_slice(b"\",1]");
-                        let ours = parse(&text).map_err(|e| e.to_string());
-                        let theirs =
-                            serde_json::from_slice::<Json>(&text).map_err(|e| e.to_string());
+                        let (a, b) = (Bump::new(), Bump::new());
+                        let ours = parse(&text, &a).map_err(|e| e.to_string());
+                        let theirs = with_serde(&text, &b).map_err(|e| e.to_string());
                         assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(&text));
                         checked += 1;
                     }
@@ -594,16 +657,30 @@ mod tests {
         // The mining lines themselves take the fast path.
         for seed in &seeds[..4] {
             let s = std::str::from_utf8(seed).unwrap();
-            assert!(Fast { s, i: 0 }.value(0).is_some());
+            let arena = Bump::new();
+            let mut fast = Fast {
+                s,
+                i: 0,
+                arena: &arena,
+            };
+            assert!(fast.value(0).is_some());
         }
         let mut fast_ok = 0;
         for text in &cases {
-            let ours = parse(text).map_err(|e| e.to_string());
-            let theirs = serde_json::from_slice::<Json>(text).map_err(|e| e.to_string());
+            let (a, b) = (Bump::new(), Bump::new());
+            let ours = parse(text, &a).map_err(|e| e.to_string());
+            let theirs = with_serde(text, &b).map_err(|e| e.to_string());
             assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
-            if let Ok(v) = &ours {
-                assert_eq!(v.to_string(), theirs.unwrap().to_string());
-                fast_ok += 1;
+            // ... and both are serde_json::Value's reading.
+            let value = serde_json::from_slice::<Value>(text).map_err(|e| e.to_string());
+            match (&ours, &value) {
+                (Ok(o), Ok(v)) => {
+                    assert_eq!(&o.to_value(), v);
+                    assert_eq!(o.to_string(), v.to_string());
+                    fast_ok += 1;
+                }
+                (Err(o), Err(v)) => assert_eq!(o, v),
+                _ => panic!("{}: {ours:?} vs {value:?}", String::from_utf8_lossy(text)),
             }
         }
         assert!(fast_ok > 100, "{fast_ok}");
@@ -611,16 +688,20 @@ mod tests {
 
     #[test]
     fn strings_without_escapes_are_borrowed_and_repeated_keys_keep_the_last() {
-        let j: Json = serde_json::from_str(r#"{"a":"plain","a":"last","b":"e\"sc"}"#).unwrap();
+        let arena = Bump::new();
+        let text = br#"{"a":"plain","a":"last","b":"e\"sc"}"#;
+        let j = with_serde(text, &arena).unwrap();
+        assert_eq!(j, parse(text, &arena).unwrap());
         let o = j.as_object().unwrap();
-        assert!(matches!(
-            o.get("a"),
-            Some(Json::String(Cow::Borrowed("last")))
-        ));
-        assert!(matches!(o.get("b"), Some(Json::String(Cow::Owned(_)))));
+        assert!(matches!(o.get("a"), Some(Json::String("last"))));
+        // The plain string is a slice of the line; the escaped one a copy in the arena.
+        let within = |s: &str| text.as_ptr_range().contains(&s.as_ptr());
+        assert!(within(o.get("a").and_then(Json::as_str).unwrap()));
+        assert_eq!(o.get("b").and_then(Json::as_str), Some("e\"sc"));
+        assert!(!within(o.get("b").and_then(Json::as_str).unwrap()));
         assert_eq!(o.len(), 2);
         assert!(o.contains_key("b") && !o.contains_key("c"));
-        let n: Json = serde_json::from_str("-5").unwrap();
+        let n = with_serde(b"-5", &arena).unwrap();
         assert_eq!(
             (n.as_i64(), n.as_u64(), n.is_u64()),
             (Some(-5), None, false)

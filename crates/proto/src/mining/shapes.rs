@@ -47,7 +47,7 @@ pub fn hex_to_f64(s: &str) -> Option<f64> {
     Some(v)
 }
 
-fn arr<'v, 'a>(params: Option<&'v Json<'a>>) -> Option<&'v Vec<Json<'a>>> {
+fn arr<'a>(params: Option<&Json<'a>>) -> Option<&'a [Json<'a>]> {
     params.and_then(Json::as_array)
 }
 
@@ -70,7 +70,7 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
         "mining.authorize" => authorize(params),
         "mining.submit" => submit(params),
         "mining.notify" => notify(params),
-        "mining.set_difficulty" => match arr(params).map(Vec::as_slice) {
+        "mining.set_difficulty" => match arr(params) {
             Some([d, ..]) => match d.as_f64() {
                 Some(difficulty) if difficulty.is_finite() && difficulty > 0.0 => {
                     Payload::SetDifficulty { difficulty }
@@ -79,20 +79,20 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
             },
             _ => Payload::Unrecognised,
         },
-        "mining.set_target" => match arr(params).map(Vec::as_slice) {
+        "mining.set_target" => match arr(params) {
             Some([Json::String(t), ..]) if is_hex(t, 8, 64) => Payload::SetTarget {
                 target: bounded(strip0x(t)),
             },
             _ => Payload::Unrecognised,
         },
-        "mining.set_extranonce" => match arr(params).map(Vec::as_slice) {
+        "mining.set_extranonce" => match arr(params) {
             Some([Json::String(e), rest @ ..]) if is_hex(e, 0, 64) => Payload::SetExtranonce {
                 extranonce1: bounded(e),
                 size: rest.first().and_then(Json::as_u64),
             },
             _ => Payload::Unrecognised,
         },
-        "mining.set_version_mask" => match arr(params).map(Vec::as_slice) {
+        "mining.set_version_mask" => match arr(params) {
             Some([Json::String(m)]) if is_hex(m, 1, 8) => Payload::SetVersionMask,
             _ => Payload::Unrecognised,
         },
@@ -117,13 +117,13 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
         }
         "mining.hello" => hello(params),
         "mining.set" => mining_set(params),
-        "mining.hashrate" | "eth_submitHashrate" => match arr(params).map(Vec::as_slice) {
+        "mining.hashrate" | "eth_submitHashrate" => match arr(params) {
             Some([Json::String(h), ..]) if is_hex(h, 1, 32) => Payload::ReportHashrate {
                 hashes_per_second: hex_to_f64(h),
             },
             _ => Payload::Unrecognised,
         },
-        "eth_submitLogin" => match arr(params).map(Vec::as_slice) {
+        "eth_submitLogin" => match arr(params) {
             Some([Json::String(l), rest @ ..]) if rest.len() <= 2 && !l.is_empty() => {
                 Payload::EthSubmitLogin {
                     login: bounded(l),
@@ -133,11 +133,10 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
             _ => Payload::Unrecognised,
         },
         "eth_getWork" => match arr(params) {
-            Some(a) if a.is_empty() => Payload::EthGetWork,
-            None => Payload::EthGetWork,
+            Some([]) | None => Payload::EthGetWork,
             _ => Payload::Unrecognised,
         },
-        "eth_submitWork" => match arr(params).map(Vec::as_slice) {
+        "eth_submitWork" => match arr(params) {
             Some([Json::String(n), Json::String(h), Json::String(m), ..])
                 if is_hex(n, 16, 16) && is_hex(h, 64, 64) && is_hex(m, 64, 64) =>
             {
@@ -175,7 +174,7 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
             None => Payload::GetWork,
             _ => Payload::Unrecognised,
         },
-        "getblocktemplate" => match arr(params).map(Vec::as_slice) {
+        "getblocktemplate" => match arr(params) {
             // Miners always announce capabilities; a bare call is a node operator's query.
             Some([Json::Object(o), ..])
                 if o.get("capabilities").is_some_and(Json::is_array) || o.contains_key("rules") =>
@@ -184,7 +183,7 @@ pub(super) fn request(method: &str, params: Option<&Json>, obj: &Obj) -> Payload
             }
             _ => Payload::Unrecognised,
         },
-        "submitblock" => match arr(params).map(Vec::as_slice) {
+        "submitblock" => match arr(params) {
             Some([Json::String(b), ..]) if is_hex(b, 160, usize::MAX) => Payload::SubmitBlock,
             _ => Payload::Unrecognised,
         },
@@ -220,7 +219,7 @@ fn subscribe(params: Option<&Json>) -> Payload {
 }
 
 fn authorize(params: Option<&Json>) -> Payload {
-    match arr(params).map(Vec::as_slice) {
+    match arr(params) {
         Some([Json::String(l), rest @ ..])
             if rest.len() <= 1
                 && !l.is_empty()
