@@ -471,8 +471,9 @@ pub struct Finding {
     pub confidence: Confidence,
     #[serde(default)]
     pub reasons: Vec<String>,
+    /// Boxed: most of a finding's size, and findings move from detector to table to output.
     #[serde(default)]
-    pub evidence: Evidence,
+    pub evidence: Box<Evidence>,
 }
 
 impl Finding {
@@ -491,7 +492,7 @@ impl Finding {
             last_seen: at,
             confidence: Confidence::Low,
             reasons: Vec::new(),
-            evidence: Evidence::default(),
+            evidence: Box::default(),
         }
     }
 
