@@ -282,13 +282,13 @@ pub enum ResultShape {
     /// CryptoNote login result: `{id, job, status}`.
     CnLogin {
         session_id: String,
-        job: Option<CnJob>,
+        job: Option<Box<CnJob>>,
         status: Option<String>,
     },
     /// `{"status":"OK"}` / `{"status":"KEEPALIVED"}`.
     CnStatus(String),
     /// `getjob` result: a bare job.
-    CnJob(CnJob),
+    CnJob(Box<CnJob>),
     /// EthereumStratum/2.0.0 hello result `{proto, ...}`.
     Hello {
         proto: String,
@@ -381,8 +381,9 @@ pub enum Payload {
     EthGetWork,
     EthSubmitWork,
     // ---- CryptoNote / XMRig (and Grin's login) ----
-    Login(Login),
-    CnJob(CnJob),
+    // (Boxed: the largest payloads, and every message moves by value.)
+    Login(Box<Login>),
+    CnJob(Box<CnJob>),
     CnSubmit {
         job_id: String,
         algo: Option<String>,

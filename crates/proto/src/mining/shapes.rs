@@ -397,13 +397,13 @@ fn login(params: Option<&Json>, obj: &Obj) -> Payload {
                         .collect()
                 })
                 .unwrap_or_default();
-            Payload::Login(Login {
+            Payload::Login(Box::new(Login {
                 login: bounded(l),
                 pass: opt_str(p.get("pass")),
                 agent: opt_str(p.get("agent")),
                 rigid: opt_str(p.get("rigid")),
                 algos,
-            })
+            }))
         }
         // Beam: `{"method":"login","api_key":"..."}` with no params.
         None if obj.get("api_key").is_some_and(Json::is_string) => Payload::BeamLogin,
@@ -432,7 +432,7 @@ fn job(params: Option<&Json>, obj: &Obj) -> Payload {
     match params {
         Some(Json::Object(p)) => {
             if let Some(j) = cn_job(p) {
-                return Payload::CnJob(j);
+                return Payload::CnJob(Box::new(j));
             }
             // Grin: {difficulty, height, job_id, pre_pow}.
             match (p.get("pre_pow"), p.get("job_id"), p.get("height")) {
@@ -621,13 +621,13 @@ fn object_result(o: &Obj) -> ResultShape {
         if let (Some(id), Some(j)) = (o.get("id").and_then(Json::as_str), cn_job(job)) {
             return ResultShape::CnLogin {
                 session_id: bounded(id),
-                job: Some(j),
+                job: Some(Box::new(j)),
                 status: opt_str(o.get("status")),
             };
         }
     }
     if let Some(j) = cn_job(o) {
-        return ResultShape::CnJob(j);
+        return ResultShape::CnJob(Box::new(j));
     }
     if let Some(Json::String(p)) = o.get("proto") {
         if p.starts_with("EthereumStratum/") {

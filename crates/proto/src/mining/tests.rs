@@ -503,7 +503,7 @@ fn xmrig_login_job_submit() {
     );
     let m = both(&push);
     assert_eq!(m.sender_role(), Role::Pool);
-    assert!(matches!(m.payload, Payload::CnJob(CnJob { ref target, .. }) if target == "dc460300"));
+    assert!(matches!(&m.payload, Payload::CnJob(j) if j.target == "dc460300"));
     let submit = r#"{"id":2,"jsonrpc":"2.0","method":"submit","params":{"id":"22787","job_id":"I4PxanFQLm","nonce":"37160000","result":"575bde0182630e35a62f687dbbb14a3c3a09f517184976ae0bb1681a06af0100","algo":"rx/0"}}"#;
     assert!(matches!(payload(submit), Payload::CnSubmit { .. }));
     match payload(r#"{"id":2,"jsonrpc":"2.0","error":null,"result":{"status":"OK"}}"#) {
