@@ -549,6 +549,15 @@ fn classify(obj: &Obj<'_>) -> MiningMessage {
     }
 }
 
+/// Differential check for fuzzing: panics unless the fast JSON reader behind [`parse_line`]
+/// gives serde_json's tree or serde_json's error for `text`. Not part of the API.
+#[doc(hidden)]
+pub fn fuzz_check_json_reader(text: &[u8]) {
+    if text.len() <= MAX_LINE {
+        json::check_against_serde(text);
+    }
+}
+
 /// Copies a string, cut to [`MAX_FIELD`] bytes on a character boundary.
 pub fn bounded(s: &str) -> String {
     bounded_str(s).to_string()

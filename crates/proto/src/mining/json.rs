@@ -239,6 +239,29 @@ pub(crate) fn with_serde<'a>(
     Ok(v)
 }
 
+/// For the differential fuzz target: panics unless the fast reader and serde_json agree on
+/// `text` (the same tree or the same error, and the tree prints and converts as
+/// `serde_json::Value` does).
+pub(crate) fn check_against_serde(text: &[u8]) {
+    let case = String::from_utf8_lossy(text);
+    let (a, b) = (Bump::new(), Bump::new());
+    let ours = parse(text, &a).map_err(|e| e.to_string());
+    let theirs = with_serde(text, &b).map_err(|e| e.to_string());
+    assert_eq!(
+        ours, theirs,
+        "fast reader and serde_json into the tree: {case}"
+    );
+    let value = serde_json::from_slice::<Value>(text).map_err(|e| e.to_string());
+    match (&ours, &value) {
+        (Ok(o), Ok(v)) => {
+            assert_eq!(&o.to_value(), v, "tree and serde_json::Value: {case}");
+            assert_eq!(o.to_string(), v.to_string(), "printed texts: {case}");
+        }
+        (Err(o), Err(v)) => assert_eq!(o, v, "errors: {case}"),
+        _ => panic!("{case}: tree {ours:?} but serde_json::Value {value:?}"),
+    }
+}
+
 /// Deepest nesting the fast reader takes (serde_json's own limit is 128).
 const FAST_MAX_DEPTH: usize = 64;
 
@@ -667,21 +690,8 @@ mod tests {
         }
         let mut fast_ok = 0;
         for text in &cases {
-            let (a, b) = (Bump::new(), Bump::new());
-            let ours = parse(text, &a).map_err(|e| e.to_string());
-            let theirs = with_serde(text, &b).map_err(|e| e.to_string());
-            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
-            // ... and both are serde_json::Value's reading.
-            let value = serde_json::from_slice::<Value>(text).map_err(|e| e.to_string());
-            match (&ours, &value) {
-                (Ok(o), Ok(v)) => {
-                    assert_eq!(&o.to_value(), v);
-                    assert_eq!(o.to_string(), v.to_string());
-                    fast_ok += 1;
-                }
-                (Err(o), Err(v)) => assert_eq!(o, v),
-                _ => panic!("{}: {ours:?} vs {value:?}", String::from_utf8_lossy(text)),
-            }
+            check_against_serde(text);
+            fast_ok += usize::from(parse(text, &Bump::new()).is_ok());
         }
         assert!(fast_ok > 100, "{fast_ok}");
     }
