@@ -9,12 +9,6 @@ mod upload;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// The analysis allocates and frees small strings and vectors for every flow and mining line;
-/// glibc's allocator took 15-18% of a capture's analysis, mimalloc about a third of that
-/// (docs/benchmarks.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit status, as a virus scanner: nothing found, findings, or an error.
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
