@@ -286,7 +286,7 @@ pub enum ResultShape {
         status: Option<String>,
     },
     /// `{"status":"OK"}` / `{"status":"KEEPALIVED"}`.
-    CnStatus(String),
+    CnStatus(Cow<'static, str>),
     /// `getjob` result: a bare job.
     CnJob(Box<CnJob>),
     /// EthereumStratum/2.0.0 hello result `{proto, ...}`.

@@ -5,6 +5,7 @@ use super::{
     bounded, CnJob, Hello, Login, Notify, NotifyShape, Payload, Response, ResultShape, RpcError,
     Submit, SubmitShape, Subscribe, MAX_ALGOS,
 };
+use std::borrow::Cow;
 
 /// True when `s` (with an optional `0x`) is non-empty hex of `min..=max` digits.
 pub fn is_hex(s: &str, min: usize, max: usize) -> bool {
@@ -635,7 +636,12 @@ fn object_result(o: &Obj) -> ResultShape {
         }
     }
     match o.get("status") {
-        Some(Json::String(s)) if o.len() <= 2 => ResultShape::CnStatus(bounded(s)),
+        // "OK" answers nearly every CryptoNote share: the usual statuses are not copied.
+        Some(Json::String(s)) if o.len() <= 2 => ResultShape::CnStatus(match *s {
+            "OK" => Cow::Borrowed("OK"),
+            "KEEPALIVED" => Cow::Borrowed("KEEPALIVED"),
+            other => Cow::Owned(bounded(other)),
+        }),
         _ => ResultShape::Other,
     }
 }
