@@ -8,7 +8,8 @@
 #
 #   scripts/bench-analyze.sh [TARGET_MB]     (default 400)
 #
-# Every tool runs $RUNS times (default 3) back to back; the figures are the median run's.
+# Every tool runs $RUNS times (default 3), in rounds that run each tool once (interleaved, so a
+# slow minute of the machine weighs on all of them); the figures are the median run's.
 # The capture is built once and kept in $BENCH_DIR (default /tmp/minetrace-bench); the binary is
 # taken from $CARGO_TARGET_DIR when set. BASELINE=/path/to/an/older/minetrace also runs that
 # binary (1 and 2 threads) in the same run, for before/after figures on the same machine state.
@@ -55,15 +56,42 @@ echo "== input: $big, $((size/1048576)) MiB, $(capinfos -c -M "$big" | awk -F: '
 cat "$big" > /dev/null
 
 runs=${RUNS:-3}
-timeit() { # name, then the command: runs it $RUNS times; prints the median run (elapsed and its
-  # CPU), the range, and the largest peak RSS
-  local name=$1; shift
-  : > "$work/$name.times"
-  for _ in $(seq 1 "$runs"); do
-    /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || true
+rm -rf "$work/suricata"; mkdir -p "$work/suricata"
+cat "$shared/data/peers/emerging-coinminer.rules" "$shared/data/peers/et-policy-info-coinmining.rules" > "$work/suricata/coinminer.rules"
+
+# Every round runs each tool once, in this order, so a machine that slows down for a minute
+# (shared hosts do) weighs on every tool alike instead of on whichever tool ran in that minute;
+# the ratios come from the same rounds. cmd_<name> holds each tool's command.
+cmd_minetrace_1thread=("$mt" analyze -q --format jsonl --threads 1 "$big")
+cmd_minetrace_2threads=("$mt" analyze -q --format jsonl --threads 2 "$big")
+tools=(minetrace-1thread minetrace-2threads)
+if [ -n "${BASELINE:-}" ]; then
+  cmd_baseline_1thread=("$BASELINE" analyze -q --format jsonl --threads 1 "$big")
+  cmd_baseline_2threads=("$BASELINE" analyze -q --format jsonl --threads 2 "$big")
+  tools+=(baseline-1thread baseline-2threads)
+fi
+cmd_suricata=(suricata -r "$big" -k none --runmode single -l "$work/suricata"
+  -S "$work/suricata/coinminer.rules" --set vars.address-groups.HOME_NET=any
+  --set vars.address-groups.EXTERNAL_NET=any)
+cmd_ndpiReader=(ndpiReader -i "$big" -q -C "$work/ndpi.csv")
+tools+=(suricata ndpiReader)
+for name in "${tools[@]}"; do : > "$work/$name.times"; done
+for round in $(seq 1 "$runs"); do
+  echo "== round $round of $runs: ${tools[*]}"
+  for name in "${tools[@]}"; do
+    declare -n cmd="cmd_${name//-/_}"
+    # Suricata appends to its logs: each run starts with empty ones.
+    if [ "$name" = suricata ]; then rm -f "$work/suricata/"*.json "$work/suricata/"*.log; fi
+    /usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "${cmd[@]}" > "$work/$name.out" 2> "$work/$name.err" || true
+    unset -n cmd
     # GNU time writes "Command exited with non-zero status N" first when the tool exits non-zero.
     tail -1 "$work/$name.time" >> "$work/$name.times"
   done
+done
+
+: > "$work/results.txt"
+report() { # name: prints the median run (elapsed and its CPU), the range, and the largest peak RSS
+  local name=$1
   read -r secs rss cpu lo hi < <(sort -n "$work/$name.times" | awk '
     { e[NR] = $1; c[NR] = $3 + $4; if ($2 > rss) rss = $2 }
     END { m = int((NR + 1) / 2); print e[m], rss, c[m], e[1], e[NR] }')
@@ -71,24 +99,17 @@ timeit() { # name, then the command: runs it $RUNS times; prints the median run 
     "$(echo "$size / 1048576 / $secs" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$runs" "$lo" "$hi"
   echo "$name $secs $rss $cpu" >> "$work/results.txt"
 }
-: > "$work/results.txt"
-
-echo "== minetrace (1 thread)"
-timeit minetrace-1thread "$mt" analyze -q --format jsonl --threads 1 "$big"
 cp "$work/minetrace-1thread.out" "$work/minetrace.jsonl"
-echo "== minetrace (2 threads)"
-timeit minetrace-2threads "$mt" analyze -q --format jsonl --threads 2 "$big"
+report minetrace-1thread
+report minetrace-2threads
 if cmp -s <(sort "$work/minetrace-2threads.out") <(sort "$work/minetrace.jsonl"); then
   echo "2 threads and 1 thread findings: identical (as sets of lines)"
 else
   echo "2 threads and 1 thread findings: DIFFER"
 fi
-
 if [ -n "${BASELINE:-}" ]; then
-  echo "== baseline $BASELINE (1 thread)"
-  timeit baseline-1thread "$BASELINE" analyze -q --format jsonl --threads 1 "$big"
-  echo "== baseline (2 threads)"
-  timeit baseline-2threads "$BASELINE" analyze -q --format jsonl --threads 2 "$big"
+  report baseline-1thread
+  report baseline-2threads
   if cmp -s <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl"); then
     echo "baseline and minetrace findings: identical (as sets of lines)"
   else
@@ -98,16 +119,8 @@ if [ -n "${BASELINE:-}" ]; then
     echo "baseline and minetrace findings: DIFFER ($only_new lines only in minetrace, $attempts of them connection attempts; $only_base only in the baseline)"
   fi
 fi
-
-echo "== suricata 7 + ET coin-miner rules (single runmode)"
-rm -rf "$work/suricata"; mkdir -p "$work/suricata"
-cat "$shared/data/peers/emerging-coinminer.rules" "$shared/data/peers/et-policy-info-coinmining.rules" > "$work/suricata/coinminer.rules"
-timeit suricata suricata -r "$big" -k none --runmode single -l "$work/suricata" \
-  -S "$work/suricata/coinminer.rules" --set vars.address-groups.HOME_NET=any \
-  --set vars.address-groups.EXTERNAL_NET=any
-
-echo "== ndpiReader 4.2"
-timeit ndpiReader ndpiReader -i "$big" -q -C "$work/ndpi.csv"
+report suricata
+report ndpiReader
 
 echo "== sessions flagged by peers and by minetrace"
 python3 - "$work" <<'PY'
@@ -161,4 +174,21 @@ if "baseline-1thread" in r:
     print(f"baseline: {b1[0]:.2f} s elapsed, {b1[2]:.2f} s CPU, peak RSS {b1[1]/1024:.1f} MiB; "
           f"--threads 2 scaling {b1[0]/r['baseline-2threads'][0]:.2f}x; "
           f"minetrace vs baseline: {b1[0]/m1:.2f}x elapsed, {b1[2]/c1:.2f}x CPU")
+PY
+
+# The same ratios round by round (each round ran every tool once, minutes apart at most).
+python3 - "$work" <<'PY'
+import os, statistics, sys
+work = sys.argv[1]
+def elapsed(name):
+    with open(os.path.join(work, name + ".times")) as fh:
+        return [float(line.split()[0]) for line in fh if line.strip()]
+m1, m2 = elapsed("minetrace-1thread"), elapsed("minetrace-2threads")
+for label, values in (
+    ("vs suricata", [s / m for s, m in zip(elapsed("suricata"), m1)]),
+    ("vs ndpiReader", [n / m for n, m in zip(elapsed("ndpiReader"), m1)]),
+    ("--threads 2 scaling", [a / b for a, b in zip(m1, m2)]),
+):
+    print(f"per round, {label:20s} median {statistics.median(values):.2f}x  "
+          f"(rounds: {' '.join(f'{v:.2f}' for v in values)})")
 PY
