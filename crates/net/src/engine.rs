@@ -11,6 +11,7 @@ use minetrace_detect::dns::DNS_PORT;
 use minetrace_detect::endpoint::{ConnectionAttempt, ProvenPools};
 use minetrace_detect::{Context, Detector};
 use minetrace_intel::Intel;
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
@@ -50,7 +51,9 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    fn skip(&mut self, why: Skip) {
+    /// Adds `n` packets skipped for `why` (counted by reason while reading: naming the reason
+    /// once per packet cost a string each).
+    fn count_skipped(&mut self, why: Skip, n: u64) {
         let key = match why {
             Skip::UnsupportedLink(t) => format!("unsupported link type {t}"),
             Skip::NotIp => "not IP".into(),
@@ -60,7 +63,7 @@ impl FileReport {
             Skip::Malformed => "malformed".into(),
             Skip::TunnelTooDeep => "tunnel too deep".into(),
         };
-        *self.skipped.entry(key).or_insert(0) += 1;
+        *self.skipped.entry(key).or_insert(0) += n;
     }
 
     fn add_table(&mut self, t: &TableStats) {
@@ -234,6 +237,7 @@ impl Engine {
         let mut dns_learning =
             (shard != 0).then(|| FlowTable::new(&self.detectors, self.options.limits.clone()));
         let mut report = FileReport::default();
+        let mut skips: FxHashMap<Skip, u64> = FxHashMap::default();
         let mut found = Vec::new();
         loop {
             let pkt = match reader.next_packet() {
@@ -251,7 +255,7 @@ impl Engine {
             let d = match decode(pkt.link, pkt.data) {
                 Ok(d) => d,
                 Err(why) => {
-                    report.skip(why);
+                    *skips.entry(why).or_insert(0) += 1;
                     continue;
                 }
             };
@@ -270,6 +274,9 @@ impl Engine {
                     deliver(std::mem::take(&mut found));
                 }
             }
+        }
+        for (why, n) in skips {
+            report.count_skipped(why, n);
         }
         table.finish(&mut ctx, &mut |f| found.push(f));
         deliver(found);
