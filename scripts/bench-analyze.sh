@@ -2,9 +2,10 @@
 # Benchmark for issue "network detection engine": builds a >= 400 MB mixed capture from the shared
 # captures (copies with rewritten addresses, `tcprewrite --seed`), then in one run compares
 # single-threaded `minetrace analyze` with Suricata 7 + the ET coin-miner rules (HOME_NET any) and
-# with ndpiReader; reports throughput, peak RSS, `--threads 2` scaling, and whether every session a
-# peer flags is flagged by minetrace too. Needs ../shared and the peers
-# (../shared/scripts/install-peers.sh). Not a test: timing never decides a test.
+# with ndpiReader; reports throughput, peak RSS, `--threads 2` scaling (and the most two cores give
+# here: two one-thread analyses at once), and whether every session a peer flags is flagged by
+# minetrace too. Needs ../shared and the peers (../shared/scripts/install-peers.sh). Not a test:
+# timing never decides a test.
 #
 #   scripts/bench-analyze.sh [TARGET_MB]     (default 400)
 #
@@ -75,7 +76,7 @@ cmd_suricata=(suricata -r "$big" -k none --runmode single -l "$work/suricata"
   --set vars.address-groups.EXTERNAL_NET=any)
 cmd_ndpiReader=(ndpiReader -i "$big" -q -C "$work/ndpi.csv")
 tools+=(suricata ndpiReader)
-for name in "${tools[@]}"; do : > "$work/$name.times"; done
+for name in "${tools[@]}" pair; do : > "$work/$name.times"; done
 for round in $(seq 1 "$runs"); do
   echo "== round $round of $runs: ${tools[*]}"
   for name in "${tools[@]}"; do
@@ -87,6 +88,13 @@ for round in $(seq 1 "$runs"); do
     # GNU time writes "Command exited with non-zero status N" first when the tool exits non-zero.
     tail -1 "$work/$name.time" >> "$work/$name.times"
   done
+  # What two cores give here at best: two independent one-thread analyses at once. Their
+  # combined throughput over one analysis's is the ceiling for any `--threads 2` scaling.
+  t0=$(date +%s.%N)
+  "${cmd_minetrace_1thread[@]}" > /dev/null 2>&1 &
+  "${cmd_minetrace_1thread[@]}" > /dev/null 2>&1 &
+  wait
+  echo "$(date +%s.%N) - $t0" | bc -l >> "$work/pair.times"
 done
 
 : > "$work/results.txt"
@@ -188,6 +196,7 @@ for label, values in (
     ("vs suricata", [s / m for s, m in zip(elapsed("suricata"), m1)]),
     ("vs ndpiReader", [n / m for n, m in zip(elapsed("ndpiReader"), m1)]),
     ("--threads 2 scaling", [a / b for a, b in zip(m1, m2)]),
+    ("two-core ceiling", [2 * a / p for a, p in zip(m1, elapsed("pair"))]),
 ):
     print(f"per round, {label:20s} median {statistics.median(values):.2f}x  "
           f"(rounds: {' '.join(f'{v:.2f}' for v in values)})")
