@@ -155,7 +155,8 @@ impl<'a> Reader<'a> {
 /// Reads a (possibly compressed) name starting at `start`; returns it and the offset just after
 /// it in the original position.
 fn read_name(buf: &[u8], start: usize) -> Result<(String, usize), DnsError> {
-    let mut out = String::new();
+    // Most names fit: one allocation instead of a growing string's several.
+    let mut out = String::with_capacity(64);
     let mut pos = start;
     let mut after: Option<usize> = None;
     let mut jumps = 0usize;
@@ -191,7 +192,13 @@ fn read_name(buf: &[u8], start: usize) -> Result<(String, usize), DnsError> {
                     if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
                         out.push(b as char);
                     } else {
-                        out.push_str(&format!("\\{b:03}"));
+                        // Three digits, as zone files write them (no temporary string).
+                        out.extend([
+                            '\\',
+                            char::from(b'0' + b / 100),
+                            char::from(b'0' + b / 10 % 10),
+                            char::from(b'0' + b % 10),
+                        ]);
                     }
                 }
                 pos += 1 + len;
@@ -365,6 +372,18 @@ mod tests {
             addrs[0],
             "2606:4700:30::6818:6291".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn bytes_outside_host_names_are_written_as_three_digit_escapes() {
+        // A query for one name whose first label holds a dot, a space and 0xff.
+        let mut msg = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        msg.extend_from_slice(&[
+            6, b'a', b'.', b' ', 0xff, b'-', b'_', 3, b'c', b'o', b'm', 0,
+        ]);
+        msg.extend_from_slice(&[0, 1, 0, 1]);
+        let parsed = parse_message(&msg).unwrap();
+        assert_eq!(parsed.questions[0].name, "a\\046\\032\\255-_.com");
     }
 
     #[test]
