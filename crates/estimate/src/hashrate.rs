@@ -66,10 +66,13 @@ pub fn has_share_scaling(family: AlgorithmFamily) -> bool {
 /// 4 bytes (little-endian u32 T): target64 = floor(MAX64 / floor(0xFFFFFFFF / T)) and
 /// D = floor(MAX64 / target64), about 2^32 / T ("b88d0600" -> 10000); 8 bytes: D = 2^64 / T.
 pub fn cryptonote_target_to_difficulty(target_hex: &str) -> Option<u64> {
-    let bytes = decode_hex(target_hex)?;
-    match bytes.len() {
-        4 => {
-            let t = u64::from(u32::from_le_bytes(bytes.try_into().ok()?));
+    // Read in place (every job carries a target: no byte vector per job).
+    if !target_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    match target_hex.len() {
+        8 => {
+            let t = u64::from(u32::from_str_radix(target_hex, 16).ok()?.swap_bytes());
             if t == 0 {
                 return None;
             }
@@ -82,8 +85,8 @@ pub fn cryptonote_target_to_difficulty(target_hex: &str) -> Option<u64> {
             let target64 = u64::MAX / q;
             Some(u64::MAX / target64)
         }
-        8 => {
-            let t = u64::from_le_bytes(bytes.try_into().ok()?);
+        16 => {
+            let t = u64::from_str_radix(target_hex, 16).ok()?.swap_bytes();
             if t == 0 {
                 return None;
             }
@@ -195,16 +198,6 @@ fn fmt_num(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 64 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +218,9 @@ mod tests {
         assert_eq!(cryptonote_target_to_difficulty("xyz"), None);
         assert_eq!(cryptonote_target_to_difficulty("b88d06"), None);
         assert_eq!(cryptonote_target_to_difficulty("ffffffff"), Some(1));
+        // Signs and non-ASCII are not hex digits.
+        assert_eq!(cryptonote_target_to_difficulty("+88d0600"), None);
+        assert_eq!(cryptonote_target_to_difficulty("b88d06é"), None);
     }
 
     #[test]
