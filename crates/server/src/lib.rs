@@ -275,6 +275,7 @@ pub fn build_state(o: &ServeOptions) -> Result<AppState, ServerError> {
         stream: None,
         console: Arc::new(console::ConsoleState::default()),
         alerter,
+        registry_attributed: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
     })
 }
 
@@ -340,7 +341,9 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
             while !stop.load(Ordering::Relaxed) {
                 let _woken = state.queue.take(usize::MAX, Duration::from_millis(500));
                 let result = correlate_pending(&state).and_then(|_| {
-                    registry_seen = Some(reattribute_if_registry_changed(&state, registry_seen)?);
+                    let version = reattribute_if_registry_changed(&state, registry_seen)?;
+                    registry_seen = Some(version);
+                    state.registry_attributed.store(version, Ordering::Release);
                     Ok(())
                 });
                 if let Err(e) = result {
@@ -357,6 +360,8 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
 pub struct BackgroundServer {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// Runs a correlator (which re-attributes after registry changes).
+    correlating: bool,
     pub tls: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -371,10 +376,18 @@ impl BackgroundServer {
             self.addr
         )
     }
-    /// Waits until everything queued so far is correlated.
+    /// Waits until everything queued so far is correlated, and open cases are re-attributed
+    /// for every registry change made so far (imports and heartbeats included).
     pub fn settle(&self) {
         for _ in 0..400 {
-            if self.state.queue.depth() == 0
+            let registry_done = !self.correlating
+                || self
+                    .state
+                    .store
+                    .registry_version()
+                    .is_ok_and(|v| self.state.registry_attributed.load(Ordering::Acquire) == v);
+            if registry_done
+                && self.state.queue.depth() == 0
                 && self
                     .state
                     .store
@@ -484,6 +497,7 @@ pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError
         message: e.to_string(),
     })?;
     let stop = Arc::new(AtomicBool::new(false));
+    let correlating = o.correlator;
     let worker = if o.correlator {
         spawn_correlator(state.clone(), stop.clone())
     } else {
@@ -516,6 +530,7 @@ pub fn spawn_background(o: ServeOptions) -> Result<BackgroundServer, ServerError
     Ok(BackgroundServer {
         addr,
         state,
+        correlating,
         tls: is_tls,
         shutdown: Some(tx),
         thread: Some(thread),

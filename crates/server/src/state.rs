@@ -29,4 +29,8 @@ pub struct AppState {
     pub console: Arc<crate::console::ConsoleState>,
     /// Alert sinks, when configured.
     pub alerter: Option<Arc<crate::alerts::Alerter>>,
+    /// The registry version whose changes the correlator has re-attributed open cases for
+    /// (-1 before its first pass): registry data, NAT and DHCP imports and heartbeats all move the
+    /// version, and open cases follow a pass later.
+    pub registry_attributed: Arc<std::sync::atomic::AtomicI64>,
 }
