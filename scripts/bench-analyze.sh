@@ -14,6 +14,7 @@
 # The capture is built once and kept in $BENCH_DIR (default /tmp/minetrace-bench); the binary is
 # taken from $CARGO_TARGET_DIR when set. BASELINE=/path/to/an/older/minetrace also runs that
 # binary (1 and 2 threads) in the same run, for before/after figures on the same machine state.
+# PEERS=0 leaves Suricata and ndpiReader out (threads and baseline only: quick, many rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,7 +22,10 @@ shared=${SHARED:-$root/../shared}
 target_mb=${1:-400}
 work=${BENCH_DIR:-/tmp/minetrace-bench}
 mkdir -p "$work"
-for t in suricata ndpiReader tcprewrite mergecap editcap capinfos; do
+peers=${PEERS:-1}
+needed=(tcprewrite mergecap editcap capinfos)
+[ "$peers" = 0 ] || needed+=(suricata ndpiReader)
+for t in "${needed[@]}"; do
   command -v $t >/dev/null || { echo "missing $t: run $shared/scripts/install-peers.sh" >&2; exit 2; }
 done
 
@@ -75,7 +79,7 @@ cmd_suricata=(suricata -r "$big" -k none --runmode single -l "$work/suricata"
   -S "$work/suricata/coinminer.rules" --set vars.address-groups.HOME_NET=any
   --set vars.address-groups.EXTERNAL_NET=any)
 cmd_ndpiReader=(ndpiReader -i "$big" -q -C "$work/ndpi.csv")
-tools+=(suricata ndpiReader)
+[ "$peers" = 0 ] || tools+=(suricata ndpiReader)
 for name in "${tools[@]}" pair; do : > "$work/$name.times"; done
 for round in $(seq 1 "$runs"); do
   echo "== round $round of $runs: ${tools[*]}"
@@ -107,6 +111,29 @@ report() { # name: prints the median run (elapsed and its CPU), the range, and t
     "$(echo "$size / 1048576 / $secs" | bc -l)" "$cpu" "$(echo "$rss / 1024" | bc -l)" "$runs" "$lo" "$hi"
   echo "$name $secs $rss $cpu" >> "$work/results.txt"
 }
+per_round_ratios() { # the ratios round by round (each round ran every tool once)
+  python3 - "$work" "$peers" <<'PY'
+import os, statistics, sys
+work, peers = sys.argv[1], sys.argv[2] != "0"
+def elapsed(name):
+    with open(os.path.join(work, name + ".times")) as fh:
+        return [float(line.split()[0]) for line in fh if line.strip()]
+m1, m2 = elapsed("minetrace-1thread"), elapsed("minetrace-2threads")
+ratios = []
+if peers:
+    ratios += [
+        ("vs suricata", [s / m for s, m in zip(elapsed("suricata"), m1)]),
+        ("vs ndpiReader", [n / m for n, m in zip(elapsed("ndpiReader"), m1)]),
+    ]
+ratios += [
+    ("--threads 2 scaling", [a / b for a, b in zip(m1, m2)]),
+    ("two-core ceiling", [2 * a / p for a, p in zip(m1, elapsed("pair"))]),
+]
+for label, values in ratios:
+    print(f"per round, {label:20s} median {statistics.median(values):.2f}x  "
+          f"(rounds: {' '.join(f'{v:.2f}' for v in values)})")
+PY
+}
 cp "$work/minetrace-1thread.out" "$work/minetrace.jsonl"
 report minetrace-1thread
 report minetrace-2threads
@@ -126,6 +153,10 @@ if [ -n "${BASELINE:-}" ]; then
     attempts=$(comm -13 <(sort "$work/baseline-1thread.out") <(sort "$work/minetrace.jsonl") | grep -c '"connection_attempt":true' || true)
     echo "baseline and minetrace findings: DIFFER ($only_new lines only in minetrace, $attempts of them connection attempts; $only_base only in the baseline)"
   fi
+fi
+if [ "$peers" = 0 ]; then
+  per_round_ratios
+  exit 0
 fi
 report suricata
 report ndpiReader
@@ -184,20 +215,4 @@ if "baseline-1thread" in r:
           f"minetrace vs baseline: {b1[0]/m1:.2f}x elapsed, {b1[2]/c1:.2f}x CPU")
 PY
 
-# The same ratios round by round (each round ran every tool once, minutes apart at most).
-python3 - "$work" <<'PY'
-import os, statistics, sys
-work = sys.argv[1]
-def elapsed(name):
-    with open(os.path.join(work, name + ".times")) as fh:
-        return [float(line.split()[0]) for line in fh if line.strip()]
-m1, m2 = elapsed("minetrace-1thread"), elapsed("minetrace-2threads")
-for label, values in (
-    ("vs suricata", [s / m for s, m in zip(elapsed("suricata"), m1)]),
-    ("vs ndpiReader", [n / m for n, m in zip(elapsed("ndpiReader"), m1)]),
-    ("--threads 2 scaling", [a / b for a, b in zip(m1, m2)]),
-    ("two-core ceiling", [2 * a / p for a, p in zip(m1, elapsed("pair"))]),
-):
-    print(f"per round, {label:20s} median {statistics.median(values):.2f}x  "
-          f"(rounds: {' '.join(f'{v:.2f}' for v in values)})")
-PY
+per_round_ratios
