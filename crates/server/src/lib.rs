@@ -377,7 +377,8 @@ impl BackgroundServer {
         )
     }
     /// Waits until everything queued so far is correlated, and open cases are re-attributed
-    /// for every registry change (registry data, NAT and DHCP imports) made so far.
+    /// for every registry change (registry data, NAT and DHCP imports, host addresses that
+    /// heartbeats teach) made so far.
     pub fn settle(&self) {
         for _ in 0..400 {
             let registry_done = !self.correlating

@@ -30,7 +30,7 @@ pub struct AppState {
     /// Alert sinks, when configured.
     pub alerter: Option<Arc<crate::alerts::Alerter>>,
     /// The registry version whose changes the correlator has re-attributed open cases for
-    /// (-1 before its first pass): registry data and NAT and DHCP imports move the version, and
-    /// open cases follow a pass later.
+    /// (-1 before its first pass): registry data, NAT and DHCP imports and the host addresses
+    /// heartbeats teach move the version, and open cases follow a pass later.
     pub registry_attributed: Arc<std::sync::atomic::AtomicI64>,
 }

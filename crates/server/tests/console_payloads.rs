@@ -69,8 +69,9 @@ fn attacker_strings_are_text_on_every_page() {
     }
     host.assign_id();
     let host_accepted = client.submit(&[host]).is_ok();
-    // Correlated before the heartbeat names the host's address: the host finding then has a case
-    // of its own whatever the machine's speed (correlated after it, it joins the address's case).
+    // Correlated before the heartbeat names the host's address: the host finding opens a case of
+    // its own, and the heartbeat then moves the address's finding into it (the emptied case is
+    // closed and keeps its fields, so both pages show the payloads).
     server.settle();
     let _ = client.heartbeat(&minetrace_client::Heartbeat {
         host: host_name.clone(),
@@ -81,18 +82,13 @@ fn attacker_strings_are_text_on_every_page() {
     });
     server.settle();
 
-    let case = store
-        .list_cases(&Default::default())
-        .unwrap()
-        .into_iter()
-        .find(|c| c.client_ip.as_deref() == Some("10.1.0.5"))
-        .expect("case for 10.1.0.5");
-    let host_case = store
-        .list_cases(&Default::default())
-        .unwrap()
-        .into_iter()
-        .find(|c| c.id != case.id)
-        .map(|c| c.id);
+    let cases = store.list_cases(&Default::default()).unwrap();
+    let case = cases
+        .iter()
+        .find(|c| c.client_ip.as_deref() == Some("10.1.0.5") && c.status != "closed")
+        .expect("open case for 10.1.0.5");
+    // The case holding the host finding: the same one when the heartbeat was accepted.
+    let host_case = cases.iter().find(|c| c.host_findings > 0).map(|c| c.id);
     let url = server.url();
     let reg = Session::login(&url, "reg");
     let ua = Session::login(&url, "ua");
@@ -105,8 +101,9 @@ fn attacker_strings_are_text_on_every_page() {
         "/console/units/Unit%20A".to_string(),
         "/console/report".to_string(),
     ];
-    if let Some(id) = host_case {
-        pages.push(format!("/console/cases/{id}"));
+    // Every other case too (the emptied address case among them).
+    for other in cases.iter().filter(|c| c.id != case.id) {
+        pages.push(format!("/console/cases/{}", other.id));
     }
     if host_accepted {
         pages.push(format!("/console/hosts/{}", pct(&host_name)));

@@ -486,3 +486,57 @@ fn late_registry_nat_and_dhcp_data_attribute_open_cases() {
         assert!(store.verify_ledger().is_ok(), "{n}");
     }
 }
+
+/// An agent's heartbeat that names its host's address after the network finding of that address
+/// was correlated: the address's case joins the host's case, whichever arrived first.
+#[test]
+fn heartbeat_address_joins_the_network_case_to_the_host_case() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let Tokens { sensor, agent, .. } = enrol(&store);
+        let agent_client = minetrace_client::Client::new(&url, &agent).unwrap();
+
+        // A sensor inside the network sees 10.20.0.7 mining; the agent on lab-07 finds the miner.
+        minetrace_client::submit_findings(&url, &sensor, &[network_finding("10.20.0.7:40000", T0)])
+            .unwrap();
+        agent_client
+            .submit(&[host_finding("lab-07", T0 + 5_000_000)])
+            .unwrap();
+        s.settle();
+        let key = |k: &str| store.case_by_key(k).unwrap();
+        let address_case = key("ip:10.20.0.7").expect("case for the address");
+        let host_case = key("host:lab-07").expect("case for the host");
+        assert_ne!(address_case.id, host_case.id, "{n}");
+        let version = store.registry_version().unwrap();
+
+        // Only then does the agent's heartbeat say lab-07 has that address.
+        let beat = minetrace_client::Heartbeat {
+            host: "lab-07".into(),
+            addresses: vec!["10.20.0.7".parse().unwrap()],
+            ..Default::default()
+        };
+        agent_client.heartbeat(&beat).unwrap();
+        assert!(store.registry_version().unwrap() > version, "{n}");
+        s.settle();
+        let joined = store.case(host_case.id).unwrap().unwrap();
+        assert_eq!(
+            (joined.host_findings, joined.network_findings),
+            (1, 1),
+            "{n}: {joined:?}"
+        );
+        assert_eq!(joined.client_ip.as_deref(), Some("10.20.0.7"), "{n}");
+        let old = store.case(address_case.id).unwrap().unwrap();
+        assert_eq!(
+            (old.status.as_str(), old.findings_count),
+            ("closed", 0),
+            "{n}"
+        );
+
+        // The same address again is no news: the registry does not move.
+        let version = store.registry_version().unwrap();
+        agent_client.heartbeat(&beat).unwrap();
+        assert_eq!(store.registry_version().unwrap(), version, "{n}");
+    }
+}

@@ -722,7 +722,8 @@ impl Store {
         })
     }
 
-    /// How many times the registry (ranges, hosts, projects, NAT and DHCP data) has changed.
+    /// How many times the registry (ranges, hosts and their addresses, projects, NAT and DHCP
+    /// data) has changed.
     pub fn registry_version(&self) -> Result<i64, StoreError> {
         self.rtx(|tx| {
             let rows = tx.query("SELECT value FROM counters WHERE name = 'registry'", &[])?;
@@ -1640,13 +1641,19 @@ fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, authoritative: bool) -> Result<i
             rows.first().ok_or(StoreError::Poisoned)?.int(0)?
         }
     };
+    let mut learned = 0;
     for (kind, values) in [("ip", &host.ips), ("mac", &host.macs)] {
         for v in values.iter().take(64) {
-            tx.execute(
+            learned += tx.execute(
                 "INSERT INTO host_addrs (host_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 &[id.into(), kind.into(), v.clone().into()],
             )?;
         }
+    }
+    // An address the registry did not know may attribute open cases (an agent's heartbeat can
+    // name its host's address after that address's network findings were correlated).
+    if learned > 0 {
+        registry_changed(tx)?;
     }
     Ok(id)
 }
