@@ -104,7 +104,8 @@ pub struct ServerArgs {
     /// Copies of the stream kept by the cluster.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub nats_replicas: usize,
-    /// Do not run the correlation worker in this replica (ingest and storage only).
+    /// Do not run the correlation worker in this replica (ingest and storage only). Without it,
+    /// replicas on one database take turns: one correlates at a time.
     #[arg(long)]
     pub no_correlator: bool,
     /// Alert sinks (webhook, syslog RFC 5424, CEF) and their filters, as TOML (docs/console.md).
@@ -332,15 +333,38 @@ pub fn reattribute_if_registry_changed(
 
 /// The correlation worker: wakes on queued ids (or every second) and drains the store's backlog,
 /// which also picks up what was acknowledged before a crash; then re-attributes open cases when
-/// registry, NAT or DHCP data arrived (it may come after the findings it explains).
+/// registry, NAT or DHCP data arrived (it may come after the findings it explains). Replicas on
+/// one PostgreSQL database take turns: one correlates, the others wait and take over within a
+/// wake-up when it stops ([`minetrace_store::Store::correlator_turn`]).
 pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("correlator".into())
         .spawn(move || {
             let mut registry_seen = None;
+            let mut my_turn = None;
             while !stop.load(Ordering::Relaxed) {
                 let _woken = state.queue.take(usize::MAX, Duration::from_millis(500));
-                let result = correlate_pending(&state).and_then(|_| {
+                let turn = state
+                    .store
+                    .correlator_turn()
+                    .map_err(service::ServiceError::from);
+                if let Ok(now) = turn {
+                    if my_turn != Some(now) {
+                        if now {
+                            tracing::info!("correlating on this replica");
+                        } else {
+                            tracing::info!("another replica correlates; this one waits its turn");
+                        }
+                        // A replica taking over re-attributes as at start.
+                        registry_seen = None;
+                        my_turn = Some(now);
+                    }
+                }
+                let result = turn.and_then(|now| {
+                    if !now {
+                        return Ok(());
+                    }
+                    correlate_pending(&state)?;
                     let version = reattribute_if_registry_changed(&state, registry_seen)?;
                     registry_seen = Some(version);
                     state.registry_attributed.store(version, Ordering::Release);

@@ -1,8 +1,10 @@
 //! Scale-out mode end to end: a 3-node NATS cluster with JetStream (stream replicas = 3) and two
-//! `minetrace-server` replicas on one PostgreSQL database, all on loopback. A load generator
-//! sends batches to both replicas; mid-ingest one NATS node and one replica are killed (SIGKILL)
-//! and restarted. Every acknowledged finding must be stored exactly once and the evidence chain
-//! must verify. Needs `nats-server` (Debian) and MINETRACE_TEST_POSTGRES; skipped without them.
+//! `minetrace-server` replicas on one PostgreSQL database, all on loopback, both with a
+//! correlator. A load generator sends batches to both replicas; mid-ingest one NATS node and the
+//! replica that correlates are killed (SIGKILL) and restarted. Every acknowledged finding must be
+//! stored exactly once, the other replica must take over correlation, every finding must be
+//! counted in exactly one case, and the evidence chain must verify. Needs `nats-server` (Debian)
+//! and MINETRACE_TEST_POSTGRES; skipped without them.
 
 mod common;
 
@@ -26,6 +28,9 @@ fn free_port() -> u16 {
         }
     }
 }
+
+/// Client addresses the findings come from (several findings each).
+const ADDRESSES: i64 = 500;
 
 struct Proc(Option<Child>);
 
@@ -147,6 +152,16 @@ fn replica_log(data: &Path) -> String {
 }
 
 /// Starts a replica whose log goes to `DATA/replica.log` (appended across restarts).
+/// Whether a replica's log says it correlates now (its last word on its turn).
+fn correlates(data: &Path) -> bool {
+    let log = minetrace_core::io::read_bounded_string(&data.join("replica.log"), 4 << 20)
+        .unwrap_or_default();
+    log.lines()
+        .rev()
+        .find(|l| l.contains("correlating on this replica") || l.contains("waits its turn"))
+        .is_some_and(|l| l.contains("correlating on this replica"))
+}
+
 fn start_replica(data: &Path, db: &str, port: u16, nats: &str, correlator: bool) -> Proc {
     std::fs::create_dir_all(data).unwrap();
     let log = std::fs::OpenOptions::new()
@@ -215,8 +230,26 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     )
     .unwrap();
     let (a_port, b_port) = (free_port(), free_port());
+    // Both correlate when their turn comes: one at a time.
     let mut a = start_replica(&a_dir, &db, a_port, &nats.urls(), true);
-    let mut b = start_replica(&b_dir, &db, b_port, &nats.urls(), false);
+    let mut b = start_replica(&b_dir, &db, b_port, &nats.urls(), true);
+    let store = minetrace_store::Store::open(&a_dir, Some(&db)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(correlates(&a_dir) || correlates(&b_dir)) {
+        assert!(
+            Instant::now() < deadline,
+            "no replica correlates\n{}\n{}",
+            replica_log(&a_dir),
+            replica_log(&b_dir)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !(correlates(&a_dir) && correlates(&b_dir)),
+        "both replicas correlate"
+    );
+    // The correlating replica is the one killed.
+    let a_correlated = correlates(&a_dir);
 
     let clients: Vec<minetrace_client::Client> = [a_port, b_port]
         .iter()
@@ -230,20 +263,47 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     let mut acknowledged: Vec<String> = Vec::new();
     let batches = 60;
     let mut refused = 0;
+    let (survivor_dir, victim_dir) = if a_correlated {
+        (&b_dir, &a_dir)
+    } else {
+        (&a_dir, &b_dir)
+    };
     for n in 0..batches {
         if n == 20 {
             nodes[1].kill();
-            b.kill();
+            if a_correlated {
+                a.kill();
+            } else {
+                b.kill();
+            }
         }
         if n == 40 {
+            // Before the victim returns, the survivor has taken over and caught up.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !store.pending_findings(1).unwrap().is_empty() {
+                assert!(
+                    Instant::now() < deadline,
+                    "findings wait uncorrelated with the correlating replica down\n{}",
+                    replica_log(survivor_dir)
+                );
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            assert!(correlates(survivor_dir), "{}", replica_log(survivor_dir));
             nodes[1] = nats.start(1);
-            b = start_replica(&b_dir, &db, b_port, &nats.urls(), false);
+            if a_correlated {
+                a = start_replica(&a_dir, &db, a_port, &nats.urls(), true);
+            } else {
+                b = start_replica(&b_dir, &db, b_port, &nats.urls(), true);
+            }
         }
+        // Six findings per address, in different batches sent to different replicas: each
+        // address is one case, whichever replica stored and whichever correlated its findings.
         let batch: Vec<_> = (0..50)
             .map(|i| {
                 let k = n * 50 + i;
+                let machine = k % ADDRESSES;
                 network_finding(
-                    &format!("10.7.{}.{}:5000", k % 250, k / 250 % 250 + 1),
+                    &format!("10.7.{}.{}:5000", machine % 250, machine / 250 + 1),
                     T0 + k,
                 )
             })
@@ -290,7 +350,6 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     assert_eq!(acknowledged.len(), batches as usize * 50);
 
     // Everything acknowledged reaches the database, once.
-    let store = minetrace_store::Store::open(&a_dir, Some(&db)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let stored = store.count_findings().unwrap() as usize;
@@ -308,10 +367,45 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     for id in &acknowledged {
         assert!(store.finding(id).unwrap().is_some(), "{id} lost");
     }
+    // Every finding correlated, counted in one case, one case per address.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !store.pending_findings(1).unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "findings left uncorrelated\n{}\n{}",
+            replica_log(&a_dir),
+            replica_log(&b_dir)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let cases = store
+        .list_cases(&minetrace_store::CaseFilter {
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut per_key = std::collections::BTreeMap::new();
+    for c in &cases {
+        *per_key.entry(c.activity_key.clone()).or_insert(0) += 1;
+    }
+    let doubled: Vec<_> = per_key.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        doubled.is_empty(),
+        "activities with several cases: {doubled:?}"
+    );
+    assert_eq!(cases.len() as i64, ADDRESSES, "one case per address");
+    let counted: i64 = cases.iter().map(|c| c.findings_count).sum();
+    assert_eq!(
+        counted as usize,
+        acknowledged.len(),
+        "findings counted in cases"
+    );
     let verified = store.verify_ledger().unwrap();
     assert!(verified as usize >= acknowledged.len());
     println!(
-        "{} findings acknowledged ({refused} refused attempts during the outage), all stored once; ledger of {verified} records verifies",
-        acknowledged.len()
+        "{} findings acknowledged ({refused} refused attempts during the outage), all stored once; the correlating replica ({}) killed, the other took over; {} cases, each finding counted once; ledger of {verified} records verifies",
+        acknowledged.len(),
+        victim_dir.display(),
+        cases.len()
     );
 }

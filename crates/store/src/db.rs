@@ -163,4 +163,10 @@ pub trait Backend: Send + Sync {
     }
     /// Serialises ledger appends across writers for the rest of the transaction.
     fn lock_ledger(&self, tx: &mut dyn Tx) -> Result<(), StoreError>;
+    /// Takes, or keeps, the right to correlate: `false` while another replica on the same
+    /// database holds it. Correlation reads and updates cases in several transactions, so two
+    /// correlators at once would count findings twice. The embedded database has one server.
+    fn correlator_turn(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }

@@ -10,9 +10,31 @@ use std::error::Error as StdError;
 use std::sync::Mutex;
 
 pub struct PostgresBackend {
+    /// Kept to open the correlator's own connection (never printed: `url_redacted` is).
+    url: String,
     url_redacted: String,
     pool: Vec<Mutex<Client>>,
     next: std::sync::atomic::AtomicUsize,
+    /// The connection that holds (or keeps asking for) the correlator's lock.
+    correlator: Mutex<Option<CorrelatorLock>>,
+}
+
+/// The correlator's session-level advisory lock: held while its connection lives, so a replica
+/// that dies (or loses the database) gives it up at once and another takes it.
+struct CorrelatorLock {
+    client: Client,
+    held: bool,
+}
+
+/// Asks for the correlator's lock, one per schema (tenants and test runs share a database):
+/// `true` when this session holds it now.
+fn try_correlator_lock(client: &mut Client) -> Result<bool, postgres::Error> {
+    client
+        .query_one(
+            "SELECT pg_try_advisory_lock(7219003, hashtext(current_schema()))",
+            &[],
+        )?
+        .try_get(0)
 }
 
 /// Hides the password of a connection URL in messages.
@@ -38,9 +60,11 @@ impl PostgresBackend {
             pool.push(Mutex::new(c));
         }
         Ok(PostgresBackend {
+            url: url.to_string(),
             url_redacted: redact(url),
             pool,
             next: std::sync::atomic::AtomicUsize::new(0),
+            correlator: Mutex::new(None),
         })
     }
 
@@ -209,6 +233,37 @@ impl Backend for PostgresBackend {
     fn lock_ledger(&self, tx: &mut dyn Tx) -> Result<(), StoreError> {
         tx.execute("SELECT pg_advisory_xact_lock(7219002)", &[])?;
         Ok(())
+    }
+
+    fn correlator_turn(&self) -> Result<bool, StoreError> {
+        let mut slot = self.correlator.lock().map_err(|_| StoreError::Poisoned)?;
+        if let Some(lock) = slot.as_mut() {
+            // A session lock lasts as long as its connection: a live connection still holds it.
+            let alive = if lock.held {
+                lock.client.simple_query("SELECT 1").is_ok()
+            } else {
+                match try_correlator_lock(&mut lock.client) {
+                    Ok(held) => {
+                        lock.held = held;
+                        true
+                    }
+                    Err(_) => false,
+                }
+            };
+            if alive {
+                return Ok(lock.held);
+            }
+            // Lost with its connection (the database restarted, or the session was ended).
+            *slot = None;
+        }
+        let mut client = Client::connect(&self.url, NoTls).map_err(|e| StoreError::Open {
+            target: self.url_redacted.clone(),
+            message: e.to_string(),
+        })?;
+        let held = try_correlator_lock(&mut client)
+            .map_err(|e| pg_err("SELECT pg_try_advisory_lock", e))?;
+        *slot = Some(CorrelatorLock { client, held });
+        Ok(held)
     }
 }
 

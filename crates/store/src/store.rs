@@ -226,6 +226,11 @@ impl Store {
         Ok(Store { backend, key })
     }
 
+    /// Whether this server may correlate now (one replica at a time; see [`Backend::correlator_turn`]).
+    pub fn correlator_turn(&self) -> Result<bool, StoreError> {
+        self.backend.correlator_turn()
+    }
+
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.kind()
     }

@@ -435,3 +435,43 @@ fn records_signed_one_by_one_before_seals_still_verify() {
     let err = store.verify_ledger().unwrap_err().to_string();
     assert!(err.contains("record 2"), "{err}");
 }
+
+/// One correlator at a time on a shared database: a second store on the same schema waits its
+/// turn until the first is gone; a store on another schema (another tenant) has its own turn.
+#[test]
+fn replicas_take_turns_to_correlate() {
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(sqlite_dir.path(), None).unwrap();
+    assert!(sqlite.correlator_turn().unwrap());
+    assert!(sqlite.correlator_turn().unwrap());
+    let Ok(url) = std::env::var("MINETRACE_TEST_POSTGRES") else {
+        println!("skipped (PostgreSQL part): MINETRACE_TEST_POSTGRES not set");
+        return;
+    };
+    let scoped = minetrace_store::fresh_schema_url(&url, "turns_test").unwrap();
+    let (dir_a, dir_b, dir_c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a = Store::open(dir_a.path(), Some(&scoped)).unwrap();
+    let b = Store::open(dir_b.path(), Some(&scoped)).unwrap();
+    assert!(a.correlator_turn().unwrap());
+    assert!(!b.correlator_turn().unwrap());
+    // Kept while asked again.
+    assert!(a.correlator_turn().unwrap());
+    assert!(!b.correlator_turn().unwrap());
+    let other = minetrace_store::fresh_schema_url(&url, "turns_test").unwrap();
+    let c = Store::open(dir_c.path(), Some(&other)).unwrap();
+    assert!(
+        c.correlator_turn().unwrap(),
+        "another schema has its own turn"
+    );
+    // The holder goes away (its connections close): the other takes over.
+    drop(a);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !b.correlator_turn().unwrap() {
+        assert!(std::time::Instant::now() < deadline, "turn never passed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
