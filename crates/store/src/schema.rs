@@ -110,6 +110,23 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         // DHCP data, so a correlator (in any replica) knows to re-attribute open cases.
         "CREATE TABLE counters (name TEXT PRIMARY KEY, value {INT} NOT NULL)",
     ],
+), (
+    7,
+    &[
+        // Addresses the registry states are the host's for good; those only agents report are
+        // the host's from a report until another host reports them (DHCP moves addresses).
+        "ALTER TABLE host_addrs ADD COLUMN stated {INT} NOT NULL DEFAULT 0",
+        "UPDATE host_addrs SET stated = 1
+            WHERE host_id IN (SELECT id FROM hosts WHERE origin = 'registry')",
+        // Who held an agent-reported address when (server time), a row per tenure.
+        "CREATE TABLE addr_tenures (id {ID}, host_id {INT} NOT NULL REFERENCES hosts(id),
+            kind TEXT NOT NULL, value TEXT NOT NULL, first_seen {INT} NOT NULL,
+            last_seen {INT} NOT NULL)",
+        "CREATE INDEX addr_tenures_value ON addr_tenures(kind, value, first_seen)",
+        // What agents reported before: a tenure from the beginning.
+        "INSERT INTO addr_tenures (host_id, kind, value, first_seen, last_seen)
+            SELECT host_id, kind, value, 0, 0 FROM host_addrs WHERE stated = 0",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

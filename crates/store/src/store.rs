@@ -526,8 +526,9 @@ impl Store {
                     &[source.id.into(), host.into(), received.into(), body.into()],
                 )?;
             }
+            // The agent's own clock is not trusted for when it held an address: the server's is.
             let _ = at;
-            let host_id = upsert_host_tx(
+            upsert_host_tx(
                 tx,
                 &Host {
                     name: host.to_string(),
@@ -536,9 +537,8 @@ impl Store {
                     macs: macs.to_vec(),
                     ..Host::default()
                 },
-                false,
+                Statement::AgentReport { at: received },
             )?;
-            let _ = host_id;
             tx.execute(
                 "UPDATE sources SET last_seen = ? WHERE id = ?",
                 &[received.into(), source.id.into()],
@@ -764,7 +764,7 @@ impl Store {
     pub fn upsert_host(&self, host: &Host) -> Result<i64, StoreError> {
         crate::check_name("host name", &host.name)?;
         self.tx(|tx| {
-            let id = upsert_host_tx(tx, host, true)?;
+            let id = upsert_host_tx(tx, host, Statement::Registry)?;
             registry_changed(tx)?;
             Ok(id)
         })
@@ -787,6 +787,62 @@ impl Store {
                 &[name.into()],
             )?;
             rows.first().map(|r| host_from(tx, r)).transpose()
+        })
+    }
+
+    /// The host that held an address (`kind` is `ip` or `mac`) at `at`, and since when when an
+    /// agent reported it (`None`: the registry states it). Registry statements come first (an
+    /// agent on a laptop may report a home network's private address). Otherwise, of the agents'
+    /// tenures, the last one begun by `at` (+ `slack`) — DHCP hands an address from machine to
+    /// machine — or, when every report came later (an agent installed after the mining was
+    /// seen), the earliest.
+    pub fn host_by_addr_at(
+        &self,
+        kind: &str,
+        value: &str,
+        at: i64,
+        slack: i64,
+    ) -> Result<Option<(Host, Option<i64>)>, StoreError> {
+        self.rtx(|tx| {
+            let address = [kind.into(), value.into()];
+            let stated = tx.query(
+                "SELECT host_id FROM host_addrs WHERE kind = ? AND value = ? AND stated = 1 \
+                 ORDER BY host_id LIMIT 1",
+                &address,
+            )?;
+            let holder = match stated.first() {
+                Some(r) => Some((r.int(0)?, None)),
+                None => {
+                    let begun = tx.query(
+                        "SELECT host_id, first_seen FROM addr_tenures \
+                         WHERE kind = ? AND value = ? AND first_seen <= ? \
+                         ORDER BY first_seen DESC, id DESC LIMIT 1",
+                        &[kind.into(), value.into(), at.saturating_add(slack).into()],
+                    )?;
+                    let rows = if begun.is_empty() {
+                        tx.query(
+                            "SELECT host_id, first_seen FROM addr_tenures \
+                             WHERE kind = ? AND value = ? ORDER BY first_seen, id LIMIT 1",
+                            &address,
+                        )?
+                    } else {
+                        begun
+                    };
+                    match rows.first() {
+                        Some(r) => Some((r.int(0)?, Some(r.int(1)?))),
+                        None => None,
+                    }
+                }
+            };
+            let Some((id, since)) = holder else {
+                return Ok(None);
+            };
+            let rows = tx.query(&format!("SELECT {HOST_COLS} WHERE h.id = ?"), &[id.into()])?;
+            Ok(rows
+                .first()
+                .map(|r| host_from(tx, r))
+                .transpose()?
+                .map(|h| (h, since)))
         })
     }
 
@@ -1597,9 +1653,19 @@ fn host_from(tx: &mut dyn Tx, r: &Row) -> Result<Host, StoreError> {
     Ok(h)
 }
 
-/// Creates or updates a host by name. `authoritative` (registry) overwrites ownership fields;
-/// agent inventory only fills what is missing.
-fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, authoritative: bool) -> Result<i64, StoreError> {
+/// Who says a host has its addresses.
+#[derive(Debug, Clone, Copy)]
+enum Statement {
+    /// The registry: ownership fields are overwritten, addresses are the host's for good.
+    Registry,
+    /// An agent's heartbeat received at `at`: fills only missing fields; each address is the
+    /// host's from its first report until another host reports it (a tenure).
+    AgentReport { at: i64 },
+}
+
+/// Creates or updates a host by name with its addresses.
+fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, said: Statement) -> Result<i64, StoreError> {
+    let authoritative = matches!(said, Statement::Registry);
     let unit = match &host.unit_name {
         Some(u) if !u.is_empty() => Some(unit_id(tx, u)?),
         _ => None,
@@ -1649,16 +1715,74 @@ fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, authoritative: bool) -> Result<i
     let mut learned = 0;
     for (kind, values) in [("ip", &host.ips), ("mac", &host.macs)] {
         for v in values.iter().take(64) {
-            learned += tx.execute(
-                "INSERT INTO host_addrs (host_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                &[id.into(), kind.into(), v.clone().into()],
-            )?;
+            learned += add_host_addr(tx, id, kind, v, said)?;
         }
     }
-    // An address the registry did not know may attribute open cases (an agent's heartbeat can
-    // name its host's address after that address's network findings were correlated).
+    // An address new to the host may attribute open cases (an agent's heartbeat can name its
+    // host's address after that address's network findings were correlated).
     if learned > 0 {
         registry_changed(tx)?;
     }
     Ok(id)
+}
+
+/// Tenures kept per address (the oldest go first): two machines on overlapping private
+/// networks can report one address in turn for ever.
+const TENURES_KEPT: i64 = 64;
+
+/// Records that host `id` has an address; returns 1 when the host had never had it, else 0.
+fn add_host_addr(
+    tx: &mut dyn Tx,
+    id: i64,
+    kind: &str,
+    value: &str,
+    said: Statement,
+) -> Result<u64, StoreError> {
+    let key = [id.into(), kind.into(), value.into()];
+    let added = tx.execute(
+        "INSERT INTO host_addrs (host_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        &key,
+    )?;
+    let Statement::AgentReport { at } = said else {
+        // The registry's word makes the address the host's for good, whatever agents said.
+        tx.execute(
+            "UPDATE host_addrs SET stated = 1 WHERE host_id = ? AND kind = ? AND value = ?",
+            &key,
+        )?;
+        return Ok(added);
+    };
+    // The address's latest tenure goes on while this host holds it; otherwise one begins.
+    let latest = tx.query(
+        "SELECT id, host_id FROM addr_tenures WHERE kind = ? AND value = ? \
+         ORDER BY last_seen DESC, id DESC LIMIT 1",
+        &[kind.into(), value.into()],
+    )?;
+    match latest.first() {
+        Some(r) if r.int(1)? == id => {
+            tx.execute(
+                "UPDATE addr_tenures SET last_seen = ? WHERE id = ?",
+                &[at.into(), r.int(0)?.into()],
+            )?;
+        }
+        _ => {
+            tx.execute(
+                "INSERT INTO addr_tenures (host_id, kind, value, first_seen, last_seen) \
+                 VALUES (?, ?, ?, ?, ?)",
+                &[id.into(), kind.into(), value.into(), at.into(), at.into()],
+            )?;
+            tx.execute(
+                "DELETE FROM addr_tenures WHERE kind = ? AND value = ? AND id NOT IN \
+                 (SELECT id FROM addr_tenures WHERE kind = ? AND value = ? \
+                  ORDER BY first_seen DESC, id DESC LIMIT ?)",
+                &[
+                    kind.into(),
+                    value.into(),
+                    kind.into(),
+                    value.into(),
+                    TENURES_KEPT.into(),
+                ],
+            )?;
+        }
+    }
+    Ok(added)
 }

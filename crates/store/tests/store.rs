@@ -475,3 +475,66 @@ fn replicas_take_turns_to_correlate() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// DHCP hands an address from machine to machine: a network finding goes to the host whose
+/// agent held the address at the finding's time, not to whichever host reported it first.
+#[test]
+fn an_address_belongs_to_the_host_that_held_it_at_the_time() {
+    for (name, store, _dir) in stores() {
+        let (agent, _) = store.create_source("agent", Role::Agent).unwrap();
+        let beat = |host: &str| {
+            let before = Timestamp::now().0;
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            store
+                .record_heartbeat(&agent, host, 0, "{}", &["10.9.0.5".into()], &[])
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            before
+        };
+        let holder = |at: i64| {
+            store
+                .host_by_addr_at("ip", "10.9.0.5", at, 0)
+                .unwrap()
+                .map(|(h, _)| h.name)
+        };
+        let version = store.registry_version().unwrap();
+        let before_a = beat("lab-a");
+        let before_b = beat("lab-b");
+        assert_eq!(store.registry_version().unwrap(), version + 2, "{name}");
+        // The address comes back to lab-a: a new tenure, but no address new to a host.
+        let again_a = beat("lab-a");
+        beat("lab-a");
+        assert_eq!(
+            store.registry_version().unwrap(),
+            version + 2,
+            "{name}: no news"
+        );
+        assert_eq!(holder(before_b).as_deref(), Some("lab-a"), "{name}");
+        assert_eq!(holder(again_a).as_deref(), Some("lab-b"), "{name}");
+        assert_eq!(
+            holder(Timestamp::now().0).as_deref(),
+            Some("lab-a"),
+            "{name}"
+        );
+        // Before anyone reported it: the first reporter.
+        assert_eq!(
+            holder(before_a - 1_000_000).as_deref(),
+            Some("lab-a"),
+            "{name}"
+        );
+        assert_eq!(store.host_by_addr_at("ip", "10.9.0.6", 0, 0).unwrap(), None);
+        // The registry's word outranks every agent's.
+        store
+            .upsert_host(&minetrace_store::Host {
+                name: "gpu-r".into(),
+                ips: vec!["10.9.0.5".into()],
+                ..Default::default()
+            })
+            .unwrap();
+        let (host, since) = store
+            .host_by_addr_at("ip", "10.9.0.5", Timestamp::now().0, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!((host.name.as_str(), since), ("gpu-r", None), "{name}");
+    }
+}

@@ -60,6 +60,17 @@ pub struct Correlator<'a> {
     campaign_sizes: std::cell::RefCell<std::collections::HashMap<i64, i64>>,
 }
 
+/// How the registry knows a host's address: " (registry)", or the agent's tenure.
+fn reported_since(since: Option<i64>) -> String {
+    match since {
+        None => " (registry)".into(),
+        Some(t) => format!(
+            " (its agent reports it since {})",
+            minetrace_core::Timestamp(t)
+        ),
+    }
+}
+
 fn account_of(p: &minetrace_core::ProcessEvidence) -> Option<String> {
     p.login_user
         .clone()
@@ -168,23 +179,28 @@ impl<'a> Correlator<'a> {
                             l.origin, l.mac
                         ));
                         a.mac = Some(l.mac.clone());
-                        if let Some(h) = self.store.hosts_by_addr("mac", &l.mac)?.into_iter().next()
+                        if let Some((h, since)) =
+                            self.store
+                                .host_by_addr_at("mac", &l.mac, t, CLOCK_SLACK_US)?
                         {
-                            a.steps
-                                .push(format!("MAC {} belongs to host {:?}", l.mac, h.name));
+                            a.steps.push(format!(
+                                "MAC {} belongs to host {:?}{}",
+                                l.mac,
+                                h.name,
+                                reported_since(since)
+                            ));
                             a.host = Some(h);
                         }
                     }
                     if a.host.is_none() {
-                        if let Some(h) = self
-                            .store
-                            .hosts_by_addr("ip", &ip.to_string())?
-                            .into_iter()
-                            .next()
+                        if let Some((h, since)) =
+                            self.store
+                                .host_by_addr_at("ip", &ip.to_string(), t, CLOCK_SLACK_US)?
                         {
                             a.steps.push(format!(
-                                "address {ip} belongs to host {:?} ({})",
-                                h.name, h.origin
+                                "address {ip} belongs to host {:?}{}",
+                                h.name,
+                                reported_since(since)
                             ));
                             a.host = Some(h);
                         }
