@@ -156,6 +156,11 @@ pub fn latest_version() -> i64 {
 }
 
 pub fn apply(tx: &mut dyn Tx, kind: BackendKind) -> Result<(), StoreError> {
+    apply_until(tx, kind, latest_version())
+}
+
+/// Applies the migrations up to `last` (tests build databases of earlier versions with it).
+pub fn apply_until(tx: &mut dyn Tx, kind: BackendKind, last: i64) -> Result<(), StoreError> {
     tx.execute(
         &render(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version {INT} PRIMARY KEY, applied_at {INT} NOT NULL)",
@@ -180,7 +185,7 @@ pub fn apply(tx: &mut dyn Tx, kind: BackendKind) -> Result<(), StoreError> {
         });
     }
     for (version, statements) in MIGRATIONS {
-        if *version <= current {
+        if *version <= current || *version > last {
             continue;
         }
         for s in *statements {

@@ -538,3 +538,43 @@ fn an_address_belongs_to_the_host_that_held_it_at_the_time() {
         assert_eq!((host.name.as_str(), since), ("gpu-r", None), "{name}");
     }
 }
+
+/// A database of schema 6 moves to 7: the registry's hosts keep their addresses for good, the
+/// addresses agents reported become tenures from the beginning.
+#[test]
+fn addresses_of_schema_6_become_statements_and_tenures() {
+    use minetrace_store::db::{Backend, BackendKind};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let old =
+            minetrace_store::sqlite::SqliteBackend::open(&dir.path().join("minetrace.sqlite3"))
+                .unwrap();
+        old.transaction(&mut |tx| {
+            minetrace_store::schema::apply_until(tx, BackendKind::Sqlite, 6)?;
+            tx.execute(
+                "INSERT INTO hosts (id, name, origin) VALUES (1, 'gpu-r', 'registry'), (2, 'lab-a', 'agent')",
+                &[],
+            )?;
+            tx.execute(
+                "INSERT INTO host_addrs (host_id, kind, value) VALUES \
+                 (1, 'ip', '10.9.1.1'), (2, 'ip', '10.9.1.2'), (2, 'mac', 'aa:bb:cc:00:00:02')",
+                &[],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    let holder = |kind: &str, value: &str| {
+        store
+            .host_by_addr_at(kind, value, Timestamp::now().0, 0)
+            .unwrap()
+            .map(|(h, since)| (h.name, since))
+    };
+    assert_eq!(holder("ip", "10.9.1.1"), Some(("gpu-r".into(), None)));
+    assert_eq!(holder("ip", "10.9.1.2"), Some(("lab-a".into(), Some(0))));
+    assert_eq!(
+        holder("mac", "aa:bb:cc:00:00:02"),
+        Some(("lab-a".into(), Some(0)))
+    );
+}
