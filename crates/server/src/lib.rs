@@ -358,6 +358,10 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
                         // A replica taking over re-attributes as at start.
                         registry_seen = None;
                         my_turn = Some(now);
+                        state
+                            .metrics
+                            .correlating
+                            .store(u64::from(now), Ordering::Relaxed);
                     }
                 }
                 let result = turn.and_then(|now| {

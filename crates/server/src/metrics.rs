@@ -14,6 +14,8 @@ pub struct Metrics {
     pub attachments: AtomicU64,
     pub correlated: AtomicU64,
     pub correlation_errors: AtomicU64,
+    /// 1 while this server holds the correlator's turn (replicas on one database take turns).
+    pub correlating: AtomicU64,
 }
 
 impl Metrics {
@@ -84,6 +86,11 @@ impl Metrics {
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
+        gauge(
+            "minetrace_correlating",
+            "1 while this server correlates (one replica at a time on a shared database).",
+            g(&self.correlating) as i64,
+        );
         gauge(
             "minetrace_queue_depth",
             "Events waiting for correlation.",

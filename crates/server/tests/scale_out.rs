@@ -152,14 +152,11 @@ fn replica_log(data: &Path) -> String {
 }
 
 /// Starts a replica whose log goes to `DATA/replica.log` (appended across restarts).
-/// Whether a replica's log says it correlates now (its last word on its turn).
-fn correlates(data: &Path) -> bool {
-    let log = minetrace_core::io::read_bounded_string(&data.join("replica.log"), 4 << 20)
-        .unwrap_or_default();
-    log.lines()
-        .rev()
-        .find(|l| l.contains("correlating on this replica") || l.contains("waits its turn"))
-        .is_some_and(|l| l.contains("correlating on this replica"))
+/// Whether a replica says it correlates now (`minetrace_correlating 1` at `/metrics`).
+fn correlates(port: u16) -> bool {
+    let url = format!("http://127.0.0.1:{port}");
+    let (status, text) = common::call(&url, "GET", "/metrics", None, None, "text/plain");
+    status == 200 && text.lines().any(|l| l == "minetrace_correlating 1")
 }
 
 fn start_replica(data: &Path, db: &str, port: u16, nats: &str, correlator: bool) -> Proc {
@@ -235,7 +232,7 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     let mut b = start_replica(&b_dir, &db, b_port, &nats.urls(), true);
     let store = minetrace_store::Store::open(&a_dir, Some(&db)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !(correlates(&a_dir) || correlates(&b_dir)) {
+    while !(correlates(a_port) || correlates(b_port)) {
         assert!(
             Instant::now() < deadline,
             "no replica correlates\n{}\n{}",
@@ -245,11 +242,11 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        !(correlates(&a_dir) && correlates(&b_dir)),
+        !(correlates(a_port) && correlates(b_port)),
         "both replicas correlate"
     );
     // The correlating replica is the one killed.
-    let a_correlated = correlates(&a_dir);
+    let a_correlated = correlates(a_port);
 
     let clients: Vec<minetrace_client::Client> = [a_port, b_port]
         .iter()
@@ -263,10 +260,10 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
     let mut acknowledged: Vec<String> = Vec::new();
     let batches = 60;
     let mut refused = 0;
-    let (survivor_dir, victim_dir) = if a_correlated {
-        (&b_dir, &a_dir)
+    let (survivor_dir, survivor_port, victim_dir) = if a_correlated {
+        (&b_dir, b_port, &a_dir)
     } else {
-        (&a_dir, &b_dir)
+        (&a_dir, a_port, &b_dir)
     };
     for n in 0..batches {
         if n == 20 {
@@ -288,7 +285,7 @@ fn killing_a_nats_node_and_a_replica_loses_and_duplicates_nothing() {
                 );
                 std::thread::sleep(Duration::from_millis(250));
             }
-            assert!(correlates(survivor_dir), "{}", replica_log(survivor_dir));
+            assert!(correlates(survivor_port), "{}", replica_log(survivor_dir));
             nodes[1] = nats.start(1);
             if a_correlated {
                 a = start_replica(&a_dir, &db, a_port, &nats.urls(), true);
