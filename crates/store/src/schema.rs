@@ -118,7 +118,8 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "ALTER TABLE host_addrs ADD COLUMN stated {INT} NOT NULL DEFAULT 0",
         "UPDATE host_addrs SET stated = 1
             WHERE host_id IN (SELECT id FROM hosts WHERE origin = 'registry')",
-        // Who held an agent-reported address when (server time), a row per tenure.
+        // Who held an agent-reported address when (server time), a row per tenure; the latest
+        // begun is the holder now; `last_seen` is kept to the hour.
         "CREATE TABLE addr_tenures (id {ID}, host_id {INT} NOT NULL REFERENCES hosts(id),
             kind TEXT NOT NULL, value TEXT NOT NULL, first_seen {INT} NOT NULL,
             last_seen {INT} NOT NULL)",

@@ -1726,6 +1726,9 @@ fn upsert_host_tx(tx: &mut dyn Tx, host: &Host, said: Statement) -> Result<i64, 
     Ok(id)
 }
 
+/// How stale a tenure's `last_seen` may get before a report writes it again.
+const TENURE_LAST_SEEN_STEP_US: i64 = 3_600_000_000;
+
 /// Tenures kept per address (the oldest go first): two machines on overlapping private
 /// networks can report one address in turn for ever.
 const TENURES_KEPT: i64 = 64;
@@ -1753,16 +1756,19 @@ fn add_host_addr(
     };
     // The address's latest tenure goes on while this host holds it; otherwise one begins.
     let latest = tx.query(
-        "SELECT id, host_id FROM addr_tenures WHERE kind = ? AND value = ? \
-         ORDER BY last_seen DESC, id DESC LIMIT 1",
+        "SELECT id, host_id, last_seen FROM addr_tenures WHERE kind = ? AND value = ? \
+         ORDER BY first_seen DESC, id DESC LIMIT 1",
         &[kind.into(), value.into()],
     )?;
     match latest.first() {
         Some(r) if r.int(1)? == id => {
-            tx.execute(
-                "UPDATE addr_tenures SET last_seen = ? WHERE id = ?",
-                &[at.into(), r.int(0)?.into()],
-            )?;
+            // To the hour: a heartbeat every few minutes need not write every time.
+            if at.saturating_sub(r.int(2)?) > TENURE_LAST_SEEN_STEP_US {
+                tx.execute(
+                    "UPDATE addr_tenures SET last_seen = ? WHERE id = ?",
+                    &[at.into(), r.int(0)?.into()],
+                )?;
+            }
         }
         _ => {
             tx.execute(
