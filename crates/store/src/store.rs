@@ -846,20 +846,6 @@ impl Store {
         })
     }
 
-    /// Hosts holding an address: `kind` is `ip` or `mac`.
-    pub fn hosts_by_addr(&self, kind: &str, value: &str) -> Result<Vec<Host>, StoreError> {
-        self.rtx(|tx| {
-            let rows = tx.query(
-                &format!(
-                    "SELECT {HOST_COLS} WHERE h.id IN (SELECT host_id FROM host_addrs WHERE kind = ? AND value = ?) \
-                     ORDER BY h.origin DESC, h.id LIMIT 16"
-                ),
-                &[kind.into(), value.into()],
-            )?;
-            rows.iter().map(|r| host_from(tx, r)).collect()
-        })
-    }
-
     pub fn add_project(&self, p: &Project) -> Result<i64, StoreError> {
         crate::check_name("project name", &p.name)?;
         self.tx(|tx| {

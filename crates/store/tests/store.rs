@@ -229,8 +229,11 @@ fn registry_lookups_nat_and_leases() {
         };
         store.upsert_host(&h).unwrap();
         assert_eq!(
-            store.hosts_by_addr("mac", "aa:bb:cc:00:00:01").unwrap()[0].name,
-            "gpu-01"
+            store
+                .host_by_addr_at("mac", "aa:bb:cc:00:00:01", 0, 0)
+                .unwrap()
+                .map(|(h, since)| (h.name, since)),
+            Some(("gpu-01".to_string(), None))
         );
         store
             .add_nat_mappings(&[minetrace_store::NatMapping {
