@@ -540,3 +540,56 @@ fn heartbeat_address_joins_the_network_case_to_the_host_case() {
         assert_eq!(store.registry_version().unwrap(), version, "{n}");
     }
 }
+
+/// DHCP gives 10.30.0.9 to lab-a, then to lab-b: the mining seen from that address while lab-a
+/// held it is lab-a's case, what was seen after is lab-b's.
+#[test]
+fn an_address_that_moved_between_machines_is_attributed_by_time() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let Tokens { sensor, agent, .. } = enrol(&store);
+        let agent_client = minetrace_client::Client::new(&url, &agent).unwrap();
+        let holds = |host: &str| {
+            agent_client
+                .heartbeat(&minetrace_client::Heartbeat {
+                    host: host.into(),
+                    addresses: vec!["10.30.0.9".parse().unwrap()],
+                    ..Default::default()
+                })
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let seen_now = |port: u16| {
+            let now = minetrace_core::Timestamp::now().0;
+            minetrace_client::submit_findings(
+                &url,
+                &sensor,
+                &[network_finding(&format!("10.30.0.9:{port}"), now)],
+            )
+            .unwrap();
+            s.settle();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        holds("lab-a");
+        seen_now(41000);
+        holds("lab-b");
+        seen_now(41001);
+        let case = |host: &str| {
+            store
+                .case_by_key(&format!("host:{host}"))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{n}: no case for {host}"))
+        };
+        assert_eq!(case("lab-a").network_findings, 1, "{n}");
+        assert_eq!(case("lab-b").network_findings, 1, "{n}");
+        let steps = store.case_events(case("lab-b").id).unwrap()[0]
+            .detail
+            .to_string();
+        assert!(
+            steps.contains("belongs to host \\\"lab-b\\\" (its agent reports it since"),
+            "{n}: {steps}"
+        );
+    }
+}
