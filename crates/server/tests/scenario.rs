@@ -21,6 +21,17 @@ struct Tokens {
     agent: String,
 }
 
+/// The agent's heartbeat: `host` has `address`.
+fn holds(agent: &minetrace_client::Client, host: &str, address: &str) {
+    agent
+        .heartbeat(&minetrace_client::Heartbeat {
+            host: host.into(),
+            addresses: vec![address.parse().unwrap()],
+            ..Default::default()
+        })
+        .unwrap();
+}
+
 fn enrol(store: &minetrace_store::Store) -> Tokens {
     let token = |name, role| store.create_source(name, role).unwrap().1;
     Tokens {
@@ -100,13 +111,7 @@ fn unit_behind_nat_becomes_one_attributed_case_and_a_campaign() {
             minetrace_client::submit_findings(&url, &sensor, std::slice::from_ref(&net)).unwrap();
         assert_eq!(got.accepted, 1);
         let client = minetrace_client::Client::new(&url, &agent).unwrap();
-        client
-            .heartbeat(&minetrace_client::Heartbeat {
-                host: "gpu-01".into(),
-                addresses: vec!["192.168.10.20".parse().unwrap()],
-                ..Default::default()
-            })
-            .unwrap();
+        holds(&client, "gpu-01", "192.168.10.20");
         s.settle();
         client
             .submit(&[host_finding("gpu-01", T0 + 30_000_000)])
@@ -512,12 +517,7 @@ fn heartbeat_address_joins_the_network_case_to_the_host_case() {
         let version = store.registry_version().unwrap();
 
         // Only then does the agent's heartbeat say lab-07 has that address.
-        let beat = minetrace_client::Heartbeat {
-            host: "lab-07".into(),
-            addresses: vec!["10.20.0.7".parse().unwrap()],
-            ..Default::default()
-        };
-        agent_client.heartbeat(&beat).unwrap();
+        holds(&agent_client, "lab-07", "10.20.0.7");
         assert!(store.registry_version().unwrap() > version, "{n}");
         s.settle();
         let joined = store.case(host_case.id).unwrap().unwrap();
@@ -536,7 +536,7 @@ fn heartbeat_address_joins_the_network_case_to_the_host_case() {
 
         // The same address again is no news: the registry does not move.
         let version = store.registry_version().unwrap();
-        agent_client.heartbeat(&beat).unwrap();
+        holds(&agent_client, "lab-07", "10.20.0.7");
         assert_eq!(store.registry_version().unwrap(), version, "{n}");
     }
 }
@@ -551,14 +551,8 @@ fn an_address_that_moved_between_machines_is_attributed_by_time() {
         let store = s.state.store.clone();
         let Tokens { sensor, agent, .. } = enrol(&store);
         let agent_client = minetrace_client::Client::new(&url, &agent).unwrap();
-        let holds = |host: &str| {
-            agent_client
-                .heartbeat(&minetrace_client::Heartbeat {
-                    host: host.into(),
-                    addresses: vec!["10.30.0.9".parse().unwrap()],
-                    ..Default::default()
-                })
-                .unwrap();
+        let dhcp_gives = |host: &str| {
+            holds(&agent_client, host, "10.30.0.9");
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
         let seen_now = |port: u16| {
@@ -572,9 +566,9 @@ fn an_address_that_moved_between_machines_is_attributed_by_time() {
             s.settle();
             std::thread::sleep(std::time::Duration::from_millis(5));
         };
-        holds("lab-a");
+        dhcp_gives("lab-a");
         seen_now(41000);
-        holds("lab-b");
+        dhcp_gives("lab-b");
         seen_now(41001);
         let case = |host: &str| {
             store
