@@ -375,14 +375,22 @@ impl<'a> Fast<'a> {
         let start = self.i + 1;
         let rest = self.bytes().get(start..)?;
         let mut n = 0;
-        // Eight bytes at a time: stop at the first quote, backslash, control or non-ASCII byte.
+        // Eight bytes at a time: stop at the first quote, backslash, control or non-ASCII byte,
+        // which is the lowest byte `special` flags (a borrow only carries upwards).
         while let Some(chunk) = rest.get(n..n + 8) {
             let w = u64::from_le_bytes(chunk.try_into().ok()?);
-            if special(w) != 0 {
-                break;
+            let stop = special(w);
+            if stop != 0 {
+                n += (stop.trailing_zeros() / 8) as usize;
+                if *rest.get(n)? != b'"' {
+                    return None;
+                }
+                self.i = start + n + 1;
+                return self.s.get(start..start + n);
             }
             n += 8;
         }
+        // The last few bytes of the input, one at a time.
         loop {
             let b = *rest.get(n)?;
             if b == b'"' {
