@@ -271,6 +271,12 @@ impl<R: Read> CountingReader<R> {
         Ok(range)
     }
 
+    /// At least `need` unconsumed bytes unless the input ends first, without consuming them.
+    fn peek(&mut self, need: usize) -> std::io::Result<&[u8]> {
+        self.fill(need)?;
+        Ok(&self.window[self.start..self.end])
+    }
+
     /// Reads until `buf` is full or the stream ends; returns the bytes read.
     fn read_full(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let range = self.take(buf.len())?;

@@ -67,14 +67,14 @@ impl PcapState {
         path: &Path,
     ) -> Result<Option<RecordMeta>, CaptureError> {
         let offset = input.pos;
-        let mut hdr = [0u8; 16];
-        let got = input
-            .read_full(&mut hdr)
-            .map_err(|source| CaptureError::Io {
-                path: path.to_path_buf(),
-                offset,
-                source,
-            })?;
+        let io = |source| CaptureError::Io {
+            path: path.to_path_buf(),
+            offset,
+            source,
+        };
+        // The header read in place, then header and data taken in one step.
+        let hdr = input.peek(16).map_err(io)?;
+        let got = hdr.len().min(16);
         if got == 0 {
             return Ok(None);
         }
@@ -97,12 +97,8 @@ impl PcapState {
             });
         }
         // The record stays in the input's window: no copy.
-        let range = input.take(incl).map_err(|source| CaptureError::Io {
-            path: path.to_path_buf(),
-            offset,
-            source,
-        })?;
-        let got = range.len();
+        let range = input.take(16 + incl).map_err(io)?;
+        let got = range.len().saturating_sub(16);
         if got < incl {
             return Err(CaptureError::Truncated {
                 path: path.to_path_buf(),
@@ -114,7 +110,7 @@ impl PcapState {
         Ok(Some(RecordMeta {
             ts: Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros)),
             link: self.link,
-            start: range.start,
+            start: range.start + 16,
             end: range.end,
             orig_len: orig,
             offset,
