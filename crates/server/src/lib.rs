@@ -331,6 +331,28 @@ pub fn reattribute_if_registry_changed(
     Ok(version)
 }
 
+/// When the next re-attribution pass may run: passes are spaced so that they take at most a
+/// tenth of the correlator's time (registry, NAT and DHCP imports and agents' new addresses can
+/// move the registry version many times a second, and a pass reads every open case that lacks a
+/// host or unit).
+#[derive(Debug, Default)]
+struct PassSpacing {
+    /// The last pass's start and end.
+    last: Option<(std::time::Instant, std::time::Instant)>,
+}
+
+impl PassSpacing {
+    fn due(&self, now: std::time::Instant) -> bool {
+        self.last.is_none_or(|(start, end)| {
+            now.saturating_duration_since(end) >= end.saturating_duration_since(start) * 9
+        })
+    }
+
+    fn ran(&mut self, start: std::time::Instant, end: std::time::Instant) {
+        self.last = Some((start, end));
+    }
+}
+
 /// The correlation worker: wakes on queued ids (or every second) and drains the store's backlog,
 /// which also picks up what was acknowledged before a crash; then re-attributes open cases when
 /// registry, NAT or DHCP data arrived (it may come after the findings it explains). Replicas on
@@ -342,12 +364,18 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
         .spawn(move || {
             let mut registry_seen = None;
             let mut my_turn = None;
+            let mut spacing = PassSpacing::default();
             while !stop.load(Ordering::Relaxed) {
                 let _woken = state.queue.take(usize::MAX, Duration::from_millis(500));
                 let turn = state
                     .store
                     .correlator_turn()
                     .map_err(service::ServiceError::from);
+                if turn.is_err() && my_turn.is_some() {
+                    // The database is out of reach: not correlating, and a turn to ask for again.
+                    my_turn = None;
+                    state.metrics.correlating.store(0, Ordering::Relaxed);
+                }
                 if let Ok(now) = turn {
                     if my_turn != Some(now) {
                         if now {
@@ -369,7 +397,14 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
                         return Ok(());
                     }
                     correlate_pending(&state)?;
+                    let started = std::time::Instant::now();
+                    if !spacing.due(started) {
+                        return Ok(());
+                    }
                     let version = reattribute_if_registry_changed(&state, registry_seen)?;
+                    if registry_seen != Some(version) {
+                        spacing.ran(started, std::time::Instant::now());
+                    }
                     registry_seen = Some(version);
                     state.registry_attributed.store(version, Ordering::Release);
                     Ok(())
@@ -645,4 +680,25 @@ pub fn run(args: &ServerArgs) -> Result<(), ServerError> {
         let _ = w.join();
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PassSpacing;
+    use std::time::{Duration, Instant};
+
+    /// A pass that took a second waits nine before the next; cheap passes run at every wake-up.
+    #[test]
+    fn reattribution_passes_take_at_most_a_tenth_of_the_time() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut spacing = PassSpacing::default();
+        assert!(spacing.due(t0));
+        spacing.ran(at(0), at(1_000));
+        assert!(!spacing.due(at(1_000)));
+        assert!(!spacing.due(at(9_999)));
+        assert!(spacing.due(at(10_000)));
+        spacing.ran(at(10_000), at(10_001));
+        assert!(spacing.due(at(10_010)));
+    }
 }
