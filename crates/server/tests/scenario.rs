@@ -3,6 +3,7 @@
 //! second host with the same wallet joins the campaign; workflow, recurrence, evidence.
 
 mod common;
+mod session;
 use common::*;
 use minetrace_store::Role;
 
@@ -584,6 +585,42 @@ fn an_address_that_moved_between_machines_is_attributed_by_time() {
         assert!(
             steps.contains("belongs to host \\\"lab-b\\\" (its agent reports it since"),
             "{n}: {steps}"
+        );
+        // The host pages show who held the address when.
+        minetrace_server::console::create_user(
+            &store,
+            "inspector",
+            minetrace_store::ConsoleRole::Regulator,
+            Some("*"),
+            None,
+            session::PW,
+        )
+        .unwrap();
+        let inspector = session::Session::login(&url, "inspector");
+        let history = |host: &str| {
+            let (status, page) = inspector.get(&format!("/console/hosts/{host}"));
+            assert_eq!(status, 200, "{n}: {page}");
+            let section = page
+                .find("地址使用记录")
+                .or_else(|| page.find("Address history"))
+                .expect("an address history on the host page");
+            let rest = &page[section..];
+            let start = rest.find("10.30.0.9").expect("the address in the history");
+            rest[start..]
+                .split("</tr>")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let a_row = history("lab-a");
+        let b_row = history("lab-b");
+        assert!(
+            !a_row.contains("至今") && !a_row.contains("still held"),
+            "{n}: {a_row}"
+        );
+        assert!(
+            b_row.contains("至今") || b_row.contains("still held"),
+            "{n}: {b_row}"
         );
     }
 }

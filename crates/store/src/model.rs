@@ -82,6 +82,19 @@ pub struct IpRange {
     pub note: Option<String>,
 }
 
+/// A time a host held an address its agent reported (server time, microseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressTenure {
+    /// `ip` or `mac`.
+    pub kind: String,
+    pub value: String,
+    pub from: i64,
+    /// The last report, to the hour.
+    pub last_seen: i64,
+    /// When another host's agent reported the address after this tenure began, if one did.
+    pub until: Option<i64>,
+}
+
 /// A machine: from the registry (CSV, API) or learned from an agent's inventory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Host {

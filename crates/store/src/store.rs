@@ -790,6 +790,31 @@ impl Store {
         })
     }
 
+    /// The tenures of the addresses a host's agent reported, the latest first (64 at most).
+    pub fn address_tenures(&self, host: &str) -> Result<Vec<AddressTenure>, StoreError> {
+        self.rtx(|tx| {
+            tx.query(
+                "SELECT t.kind, t.value, t.first_seen, t.last_seen, \
+                 (SELECT MIN(o.first_seen) FROM addr_tenures o WHERE o.kind = t.kind \
+                  AND o.value = t.value AND o.first_seen > t.first_seen AND o.host_id <> t.host_id) \
+                 FROM addr_tenures t JOIN hosts h ON h.id = t.host_id WHERE h.name = ? \
+                 ORDER BY t.first_seen DESC, t.id DESC LIMIT 64",
+                &[host.into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AddressTenure {
+                    kind: r.text(0)?,
+                    value: r.text(1)?,
+                    from: r.int(2)?,
+                    last_seen: r.int(3)?,
+                    until: r.opt_int(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     /// The host that held an address (`kind` is `ip` or `mac`) at `at`, and since when when an
     /// agent reported it (`None`: the registry states it). Registry statements come first (an
     /// agent on a laptop may report a home network's private address). Otherwise, of the agents'

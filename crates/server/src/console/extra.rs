@@ -284,10 +284,11 @@ pub async fn host_page(
         Ok::<_, minetrace_store::StoreError>((
             store.host_by_name(&hname)?,
             store.last_heartbeat(&hname)?,
+            store.address_tenures(&hname)?,
         ))
     })
     .await;
-    let Ok(Ok((Some(host), beat))) = found else {
+    let Ok(Ok((Some(host), beat, tenures))) = found else {
         return not_found(v.lang);
     };
     // A host is visible through its unit, or through a visible case that names it.
@@ -307,6 +308,7 @@ pub async fn host_page(
         &v,
         &host,
         beat,
+        &tenures,
         &host_cases,
         minetrace_core::Timestamp::now().0,
     )

@@ -706,6 +706,7 @@ pub fn host_page(
     v: &Viewer,
     host: &minetrace_store::Host,
     beat: Option<i64>,
+    tenures: &[minetrace_store::AddressTenure],
     cases: &[&Case],
     now_us: i64,
 ) -> Markup {
@@ -723,6 +724,27 @@ pub fn host_page(
                 tr { th { (t(lang, "owner")) } td { (host.owner.as_deref().unwrap_or("-")) " " (host.owner_contact.as_deref().unwrap_or("")) } }
                 tr { th { (t(lang, "admin")) } td { (host.admin.as_deref().unwrap_or("-")) " " (host.admin_contact.as_deref().unwrap_or("")) } }
                 tr { th { (t(lang, "agent")) } td { (health(lang, beat, now_us)) } }
+            }
+            // When the agent said the machine held each address: what ties a network finding
+            // of that address, at its time, to this machine.
+            @if !tenures.is_empty() {
+                h2 { (t(lang, "address_history")) }
+                table {
+                    tr {
+                        th { (t(lang, "address")) }
+                        th { (t(lang, "held_from")) }
+                        th { (t(lang, "held_until")) }
+                        th { (t(lang, "last_reported")) }
+                    }
+                    @for a in tenures {
+                        tr {
+                            td.mono { (a.value) }
+                            td { (when(a.from)) }
+                            td { (a.until.map(when).unwrap_or_else(|| t(lang, "still_held"))) }
+                            td { (when(a.last_seen)) }
+                        }
+                    }
+                }
             }
             h2 { (t(lang, "cases")) }
             table {
