@@ -182,8 +182,11 @@ fn renamed_process_is_found_in_jsonl_and_table() {
     assert!(t.contains(&pid.to_string()));
 }
 
-/// A test ingest server on 127.0.0.1: answers 200 and records each request (headers, body).
-fn ingest_server(listener: TcpListener, seen: Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
+/// What the test ingest server saw: (request line's path, Authorization, body).
+type Seen = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
+
+/// A test ingest server on 127.0.0.1: answers 200 and records each request (path, headers, body).
+fn ingest_server(listener: TcpListener, seen: Seen) {
     std::thread::spawn(move || {
         for stream in listener.incoming().take(64) {
             let Ok(mut s) = stream else { continue };
@@ -210,8 +213,12 @@ fn ingest_server(listener: TcpListener, seen: Arc<Mutex<Vec<(String, serde_json:
             let _ = reader.read_exact(&mut body);
             let v: serde_json::Value =
                 serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-            assert!(head.starts_with("POST /api/v1/ingest/findings "), "{head}");
-            seen.lock().unwrap().push((auth, v));
+            let path = head
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            seen.lock().unwrap().push((path, auth, v));
             let _ =
                 s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
         }
@@ -276,20 +283,42 @@ fn agent_spools_while_the_server_is_down_and_drains_without_duplicates() {
     // 3. Again: nothing already delivered is sent twice.
     agent(&format!("http://127.0.0.1:{port}"));
     let seen = seen.lock().unwrap();
-    assert!(!seen.is_empty());
+    let posts: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|(path, _, _)| path == "/api/v1/ingest/findings")
+        .map(|(_, _, body)| body)
+        .collect();
+    assert!(!posts.is_empty());
+    assert!(seen.iter().all(|(_, auth, _)| auth == "Bearer s3cret"));
     let mut ids = Vec::new();
-    for (auth, body) in seen.iter() {
-        assert_eq!(auth, "Bearer s3cret");
+    for body in &posts {
         for f in body["findings"].as_array().unwrap() {
             ids.push(f["id"].as_str().unwrap().to_string());
         }
     }
     let unique: std::collections::HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "duplicates sent: {ids:?}");
-    assert!(seen
+    assert!(posts
         .iter()
-        .flat_map(|(_, b)| b["findings"].as_array().unwrap().iter())
+        .flat_map(|b| b["findings"].as_array().unwrap().iter())
         .any(|f| f["evidence"]["process"]["pid"] == pid));
+    // And heartbeats: one at the start of each run that reached the server, naming the host the
+    // findings name, with the agent's counters (the inventory comes from --root, empty here).
+    let beats: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|(path, _, _)| path == "/api/v1/ingest/heartbeat")
+        .map(|(_, _, body)| body)
+        .collect();
+    assert_eq!(beats.len(), 2, "{beats:?}");
+    let host = posts[0]["findings"][0]["host"].as_str().unwrap();
+    for b in &beats {
+        assert_eq!(b["host"], host, "{b}");
+        assert!(
+            b["agent"].as_str().unwrap().starts_with("minetrace "),
+            "{b}"
+        );
+        assert!(b["scans"].as_u64().unwrap() >= 1, "{b}");
+    }
 }
 
 #[test]

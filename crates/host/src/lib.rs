@@ -40,6 +40,7 @@ pub mod files;
 pub mod gpu;
 pub mod hashcache;
 pub mod indicators;
+pub mod inventory;
 pub mod power;
 pub mod procfs;
 pub mod respond;

@@ -2,7 +2,9 @@
 //! (a cheap poll of the /proc listing; new processes are scanned alone), re-reading command lines
 //! each time. New findings go to an append-only spool on disk; with `--server URL --token T` they
 //! are posted in batches and drained later when the server was unreachable; without a server they
-//! are written to stdout as JSON Lines.
+//! are written to stdout as JSON Lines. With a server the agent also sends a heartbeat every
+//! `--heartbeat` seconds with the host's addresses and MACs: the server ties network findings of
+//! those addresses to this host, and flags a host whose agent falls silent.
 
 use anyhow::{bail, Context};
 use minetrace_host::agent::{Spool, Uploader};
@@ -40,6 +42,10 @@ pub struct Args {
     /// Findings per request.
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
+    /// Seconds between heartbeats to the server (0: none). The server counts an agent silent
+    /// after 15 minutes.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub heartbeat: f64,
     /// Stop after this many full scans (for tests and one-off runs).
     #[arg(long, hide = true)]
     pub iterations: Option<u64>,
@@ -51,6 +57,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     if !(0.0..=3600.0).contains(&args.poll) {
         bail!("--poll must be between 0 and 3600 seconds");
+    }
+    if !(args.heartbeat == 0.0 || (1.0..=86_400.0).contains(&args.heartbeat)) {
+        bail!("--heartbeat must be 0 (none) or between 1 and 86400 seconds");
     }
     let token = args
         .token
@@ -73,6 +82,24 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         (Some(s), Some(t)) => Some(Uploader::new(s, t, Duration::from_secs(10))),
         _ => None,
     };
+    let mut beats = match (&args.server, &token) {
+        (Some(s), Some(t)) if args.heartbeat > 0.0 => {
+            let mut client =
+                minetrace_client::Client::new(s, t).with_context(|| format!("--server {s}"))?;
+            // A heartbeat that fails is sent again at the next one; scanning never waits on it.
+            client.attempts = 1;
+            Some(Heartbeats {
+                client,
+                root: cfg.root.clone(),
+                host: cfg.host_name.clone().unwrap_or_else(super::scan::host_name),
+                every: Duration::from_secs_f64(args.heartbeat),
+                next: Instant::now(),
+                failing: false,
+            })
+        }
+        _ => None,
+    };
+    let mut found: u64 = 0;
     let mut scanner = Scanner::new(cfg);
     for n in &scanner.setup_notes {
         eprintln!("minetrace agent: note: {n}");
@@ -89,6 +116,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             deep && !args.opts.no_hidden_pids,
         );
         full_scans += 1;
+        found += report.findings.len() as u64;
+        if let Some(b) = &mut beats {
+            b.maybe_send(full_scans, found);
+        }
         if full_scans == 1 {
             for n in &report.notes {
                 eprintln!("minetrace agent: note: {n}");
@@ -114,6 +145,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 poll.min(next - Instant::now())
             };
             std::thread::sleep(nap);
+            if let Some(b) = &mut beats {
+                b.maybe_send(full_scans, found);
+            }
             if poll.is_zero() {
                 break;
             }
@@ -125,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .collect();
             if !fresh.is_empty() {
                 let report = scanner.scan_pids(&fresh);
+                found += report.findings.len() as u64;
                 deliver(
                     &mut spool,
                     uploader.as_ref(),
@@ -133,6 +168,54 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                     args.batch,
                     &mut server_down,
                 )?;
+            }
+        }
+    }
+}
+
+/// The agent's heartbeats: the host's inventory, sent when due.
+struct Heartbeats {
+    client: minetrace_client::Client,
+    /// The host's file tree (`--root`): its /proc, /sys and /etc give the inventory.
+    root: std::path::PathBuf,
+    host: String,
+    every: Duration,
+    next: Instant,
+    /// The last one failed (said once, not at every try).
+    failing: bool,
+}
+
+impl Heartbeats {
+    fn maybe_send(&mut self, scans: u64, findings: u64) {
+        let now = Instant::now();
+        if now < self.next {
+            return;
+        }
+        self.next = now + self.every;
+        let inv = minetrace_host::inventory::read(&self.root);
+        let beat = minetrace_client::Heartbeat {
+            host: self.host.clone(),
+            agent: Some(format!("minetrace {}", env!("CARGO_PKG_VERSION"))),
+            at: Some(minetrace_core::Timestamp::now()),
+            addresses: inv.addresses,
+            macs: inv.macs,
+            os: inv.os,
+            uptime_secs: inv.uptime_secs,
+            scans: Some(scans),
+            findings: Some(findings),
+        };
+        match self.client.heartbeat(&beat) {
+            Ok(()) => {
+                if self.failing {
+                    eprintln!("minetrace agent: heartbeats reach the server again");
+                }
+                self.failing = false;
+            }
+            Err(e) => {
+                if !self.failing {
+                    eprintln!("minetrace agent: heartbeat not sent: {e}; tried again later");
+                }
+                self.failing = true;
             }
         }
     }
