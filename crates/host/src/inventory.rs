@@ -26,7 +26,14 @@ pub fn read(root: &Path) -> Inventory {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     };
-    let mut addresses = ipv4_local_addresses(&text("proc/net/fib_trie"));
+    let routes = ipv4_connected_routes(&text("proc/net/route"));
+    let mut addresses: Vec<IpAddr> = ipv4_local_addresses(&text("proc/net/fib_trie"))
+        .into_iter()
+        .filter(|a| match a {
+            IpAddr::V4(v4) => !interface_of(*v4, &routes).is_some_and(virtual_bridge),
+            IpAddr::V6(_) => true,
+        })
+        .collect();
     addresses.extend(ipv6_addresses(&text("proc/net/if_inet6")));
     addresses.truncate(MAX_ENTRIES);
     let mut macs = Vec::new();
@@ -78,18 +85,65 @@ pub fn ipv4_local_addresses(fib_trie: &str) -> Vec<IpAddr> {
     out
 }
 
+/// Interfaces of container and VM bridges, whose addresses (docker0's 172.17.0.1, libvirt's
+/// 192.168.122.1) many hosts share and no network sensor outside the host sees.
+const VIRTUAL_BRIDGES: &[&str] = &[
+    "docker", "br-", "virbr", "veth", "cni", "flannel", "cali", "vxlan", "kube-", "lxc", "lxd",
+    "podman", "vnet", "tunl0",
+];
+
+fn virtual_bridge(interface: &str) -> bool {
+    VIRTUAL_BRIDGES.iter().any(|p| interface.starts_with(p))
+}
+
+/// The directly connected IPv4 routes of `/proc/net/route` (no gateway): interface,
+/// destination, mask. The kernel prints each address as the number its network-order bytes
+/// make on this machine, so the native byte order gives them back.
+pub fn ipv4_connected_routes(route: &str) -> Vec<(String, u32, u32)> {
+    route
+        .lines()
+        .skip(1)
+        .take(4096)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let hex = |i: usize| {
+                f.get(i)
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .map(|v| u32::from_be_bytes(v.to_ne_bytes()))
+            };
+            (hex(2)? == 0).then(|| Some((f.first()?.to_string(), hex(1)?, hex(7)?)))?
+        })
+        .collect()
+}
+
+/// The interface of the longest connected route that holds `addr`.
+fn interface_of(addr: Ipv4Addr, routes: &[(String, u32, u32)]) -> Option<&str> {
+    let a = u32::from(addr);
+    routes
+        .iter()
+        .filter(|(_, dest, mask)| a & mask == *dest)
+        .max_by_key(|(_, _, mask)| mask.count_ones())
+        .map(|(name, _, _)| name.as_str())
+}
+
 /// The host's global IPv6 addresses from `/proc/net/if_inet6` (address, index, prefix length,
-/// scope, flags, interface): scope 0 only, so no loopback and no link-local ones.
+/// scope, flags, interface): scope 0 only, so no loopback and no link-local ones, and none of a
+/// container or VM bridge.
 pub fn ipv6_addresses(if_inet6: &str) -> Vec<IpAddr> {
     let mut out = Vec::new();
     for line in if_inet6.lines() {
         let mut fields = line.split_whitespace();
-        let (Some(hex), Some(_), Some(_), Some(scope)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
+        let (Some(hex), Some(_), Some(_), Some(scope), Some(_), Some(interface)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
             continue;
         };
-        if scope != "00" || hex.len() != 32 {
+        if scope != "00" || hex.len() != 32 || virtual_bridge(interface) {
             continue;
         }
         let Ok(bits) = u128::from_str_radix(hex, 16) else {
@@ -180,6 +234,7 @@ Local:
 fd000000000000000000000000000002 04 40 00 82     eth0
 fe8000000000000000fc00fffe000001 04 40 20 80     eth0
 20010db8000000000000000000000009 04 40 00 00     eth0
+fd000000000000000000000000000003 05 40 00 00  docker0
 zz 04 40 00 00 eth0
 ";
         let got: Vec<String> = ipv6_addresses(text)
@@ -216,12 +271,23 @@ zz 04 40 00 00 eth0
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         };
-        put("proc/net/fib_trie", FIB_TRIE);
+        put(
+            "proc/net/fib_trie",
+            &format!("{FIB_TRIE}           |-- 172.17.0.1\n              /32 host LOCAL\n"),
+        );
         put(
             "proc/net/if_inet6",
             "20010db8000000000000000000000009 04 40 00 00     eth0\n",
         );
         put("sys/class/net/eth0/address", "aa:bb:cc:00:00:07\n");
+        // docker0 holds 172.17.0.1: a bridge address every docker host has, left out.
+        put(
+            "proc/net/route",
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+             eth0\t00000000\t0100140A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+             eth0\t0000140A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n\
+             docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
+        );
         put("sys/class/net/lo/address", "00:00:00:00:00:00\n");
         put("etc/os-release", "PRETTY_NAME=\"Test OS\"\n");
         put("proc/uptime", "60.5 10.0\n");
