@@ -41,7 +41,7 @@ pub fn read(root: &Path) -> Inventory {
         let mut names: Vec<String> = dir
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "lo")
+            .filter(|n| n != "lo" && !virtual_bridge(n))
             .take(4 * MAX_ENTRIES)
             .collect();
         names.sort();
@@ -85,11 +85,12 @@ pub fn ipv4_local_addresses(fib_trie: &str) -> Vec<IpAddr> {
     out
 }
 
-/// Interfaces of container and VM bridges, whose addresses (docker0's 172.17.0.1, libvirt's
-/// 192.168.122.1) many hosts share and no network sensor outside the host sees.
+/// Interfaces of container and VM bridges and other host-internal devices, whose addresses
+/// (docker0's 172.17.0.1, libvirt's 192.168.122.1) many hosts share and whose addresses and MACs
+/// no network sensor or DHCP server outside the host sees.
 const VIRTUAL_BRIDGES: &[&str] = &[
     "docker", "br-", "virbr", "veth", "cni", "flannel", "cali", "vxlan", "kube-", "lxc", "lxd",
-    "podman", "vnet", "tunl0",
+    "podman", "vnet", "tunl0", "ifb", "dummy",
 ];
 
 fn virtual_bridge(interface: &str) -> bool {
@@ -289,6 +290,7 @@ zz 04 40 00 00 eth0
              docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
         );
         put("sys/class/net/lo/address", "00:00:00:00:00:00\n");
+        put("sys/class/net/docker0/address", "02:42:ac:11:00:01\n");
         put("etc/os-release", "PRETTY_NAME=\"Test OS\"\n");
         put("proc/uptime", "60.5 10.0\n");
         let inv = read(root.path());
