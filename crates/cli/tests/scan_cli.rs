@@ -318,6 +318,8 @@ fn agent_spools_while_the_server_is_down_and_drains_without_duplicates() {
             "{b}"
         );
         assert!(b["scans"].as_u64().unwrap() >= 1, "{b}");
+        // The one miner look-alike, found by this run's first scan.
+        assert_eq!(b["findings"], 1, "{b}");
     }
 }
 

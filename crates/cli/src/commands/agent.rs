@@ -116,16 +116,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             deep && !args.opts.no_hidden_pids,
         );
         full_scans += 1;
-        found += report.findings.len() as u64;
-        if let Some(b) = &mut beats {
-            b.maybe_send(full_scans, found);
-        }
         if full_scans == 1 {
             for n in &report.notes {
                 eprintln!("minetrace agent: note: {n}");
             }
         }
-        deliver(
+        found += deliver(
             &mut spool,
             uploader.as_ref(),
             &report.findings,
@@ -133,6 +129,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             args.batch,
             &mut server_down,
         )?;
+        if let Some(b) = &mut beats {
+            b.maybe_send(full_scans, found);
+        }
         if args.iterations.is_some_and(|n| full_scans >= n) {
             return Ok(crate::EXIT_CLEAN);
         }
@@ -159,8 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
                 .collect();
             if !fresh.is_empty() {
                 let report = scanner.scan_pids(&fresh);
-                found += report.findings.len() as u64;
-                deliver(
+                found += deliver(
                     &mut spool,
                     uploader.as_ref(),
                     &report.findings,
@@ -221,6 +219,8 @@ impl Heartbeats {
     }
 }
 
+/// Spools the findings at or above `min` confidence and sends (or prints) what is new; returns
+/// how many were new (a finding seen again at the next scan counts once).
 fn deliver(
     spool: &mut Spool,
     uploader: Option<&Uploader>,
@@ -228,7 +228,7 @@ fn deliver(
     min: minetrace_core::Confidence,
     batch: usize,
     server_down: &mut bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let wanted: Vec<minetrace_core::Finding> = findings
         .iter()
         .filter(|f| f.confidence >= min)
@@ -263,5 +263,5 @@ fn deliver(
             }
         },
     }
-    Ok(())
+    Ok(fresh.len() as u64)
 }
