@@ -371,26 +371,23 @@ pub fn spawn_correlator(state: AppState, stop: Arc<AtomicBool>) -> std::thread::
                     .store
                     .correlator_turn()
                     .map_err(service::ServiceError::from);
-                if turn.is_err() && my_turn.is_some() {
-                    // The database is out of reach: not correlating, and a turn to ask for again.
-                    my_turn = None;
-                    state.metrics.correlating.store(0, Ordering::Relaxed);
-                }
-                if let Ok(now) = turn {
-                    if my_turn != Some(now) {
-                        if now {
-                            tracing::info!("correlating on this replica");
-                        } else {
-                            tracing::info!("another replica correlates; this one waits its turn");
+                // The database out of reach: not correlating, and a turn to ask for again.
+                let now = turn.as_ref().ok().copied();
+                if my_turn != now {
+                    match now {
+                        Some(true) => tracing::info!("correlating on this replica"),
+                        Some(false) => {
+                            tracing::info!("another replica correlates; this one waits its turn")
                         }
-                        // A replica taking over re-attributes as at start.
-                        registry_seen = None;
-                        my_turn = Some(now);
-                        state
-                            .metrics
-                            .correlating
-                            .store(u64::from(now), Ordering::Relaxed);
+                        None => {}
                     }
+                    // A replica taking over re-attributes as at start.
+                    registry_seen = None;
+                    my_turn = now;
+                    state
+                        .metrics
+                        .correlating
+                        .store(u64::from(now == Some(true)), Ordering::Relaxed);
                 }
                 let result = turn.and_then(|now| {
                     if !now {

@@ -835,32 +835,26 @@ impl Store {
                  ORDER BY host_id LIMIT 1",
                 &address,
             )?;
-            let holder = match stated.first() {
-                Some(r) => Some((r.int(0)?, None)),
-                None => {
-                    let begun = tx.query(
+            let (id, since) = if let Some(r) = stated.first() {
+                (r.int(0)?, None)
+            } else {
+                let mut tenure = tx.query(
+                    "SELECT host_id, first_seen FROM addr_tenures \
+                     WHERE kind = ? AND value = ? AND first_seen <= ? \
+                     ORDER BY first_seen DESC, id DESC LIMIT 1",
+                    &[kind.into(), value.into(), at.saturating_add(slack).into()],
+                )?;
+                if tenure.is_empty() {
+                    tenure = tx.query(
                         "SELECT host_id, first_seen FROM addr_tenures \
-                         WHERE kind = ? AND value = ? AND first_seen <= ? \
-                         ORDER BY first_seen DESC, id DESC LIMIT 1",
-                        &[kind.into(), value.into(), at.saturating_add(slack).into()],
+                         WHERE kind = ? AND value = ? ORDER BY first_seen, id LIMIT 1",
+                        &address,
                     )?;
-                    let rows = if begun.is_empty() {
-                        tx.query(
-                            "SELECT host_id, first_seen FROM addr_tenures \
-                             WHERE kind = ? AND value = ? ORDER BY first_seen, id LIMIT 1",
-                            &address,
-                        )?
-                    } else {
-                        begun
-                    };
-                    match rows.first() {
-                        Some(r) => Some((r.int(0)?, Some(r.int(1)?))),
-                        None => None,
-                    }
                 }
-            };
-            let Some((id, since)) = holder else {
-                return Ok(None);
+                let Some(r) = tenure.first() else {
+                    return Ok(None);
+                };
+                (r.int(0)?, Some(r.int(1)?))
             };
             let rows = tx.query(&format!("SELECT {HOST_COLS} WHERE h.id = ?"), &[id.into()])?;
             Ok(rows
