@@ -112,7 +112,10 @@ pub fn ipv4_connected_routes(route: &str) -> Vec<(String, u32, u32)> {
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
                     .map(|v| u32::from_be_bytes(v.to_ne_bytes()))
             };
-            (hex(2)? == 0).then(|| Some((f.first()?.to_string(), hex(1)?, hex(7)?)))?
+            if hex(2)? != 0 {
+                return None; // through a gateway: not a network the host is on
+            }
+            Some((f.first()?.to_string(), hex(1)?, hex(7)?))
         })
         .collect()
 }
