@@ -39,7 +39,7 @@ pub use disabled::{fresh_schema_url, redact, PostgresBackend};
 pub use db::{Backend, BackendKind};
 pub use ledger::{LedgerKey, LedgerRecord};
 pub use model::*;
-pub use store::{Store, MAX_ATTACHMENT_BYTES, MAX_LIST};
+pub use store::{Store, HOST_TENURES_KEPT, MAX_ATTACHMENT_BYTES, MAX_LIST};
 
 /// Longest name (source, unit, host, project) accepted.
 pub const MAX_NAME: usize = 256;

@@ -128,6 +128,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "INSERT INTO addr_tenures (host_id, kind, value, first_seen, last_seen)
             SELECT host_id, kind, value, 0, 0 FROM host_addrs WHERE stated = 0",
     ],
+), (
+    8,
+    &[
+        // A host's tenures are counted and pruned when it begins a new one (store.rs,
+        // HOST_TENURES_KEPT).
+        "CREATE INDEX addr_tenures_host ON addr_tenures(host_id, last_seen)",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

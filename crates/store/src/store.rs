@@ -1738,6 +1738,12 @@ const TENURE_LAST_SEEN_STEP_US: i64 = 3_600_000_000;
 /// networks can report one address in turn for ever.
 const TENURES_KEPT: i64 = 64;
 
+/// Tenures kept per host (the least recently seen go first, and with them the agent-reported
+/// addresses they leave without one): an agent on a desktop reports a new temporary IPv6
+/// address every day or so for as long as it runs, and a host's history must not grow for ever.
+/// The registry's addresses are not counted and never go.
+pub const HOST_TENURES_KEPT: i64 = 1024;
+
 /// Records that host `id` has an address; returns 1 when the host had never had it, else 0.
 fn add_host_addr(
     tx: &mut dyn Tx,
@@ -1793,7 +1799,32 @@ fn add_host_addr(
                     TENURES_KEPT.into(),
                 ],
             )?;
+            prune_host_tenures(tx, id)?;
         }
     }
     Ok(added)
+}
+
+/// Keeps host `id`'s [`HOST_TENURES_KEPT`] most recently seen tenures, and of the addresses
+/// only agents reported for it those that still have one.
+fn prune_host_tenures(tx: &mut dyn Tx, id: i64) -> Result<(), StoreError> {
+    let count = tx.query(
+        "SELECT COUNT(*) FROM addr_tenures WHERE host_id = ?",
+        &[id.into()],
+    )?;
+    if count.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) <= HOST_TENURES_KEPT {
+        return Ok(());
+    }
+    tx.execute(
+        "DELETE FROM addr_tenures WHERE host_id = ? AND id NOT IN \
+         (SELECT id FROM addr_tenures WHERE host_id = ? ORDER BY last_seen DESC, id DESC LIMIT ?)",
+        &[id.into(), id.into(), HOST_TENURES_KEPT.into()],
+    )?;
+    tx.execute(
+        "DELETE FROM host_addrs WHERE host_id = ? AND stated = 0 AND NOT EXISTS \
+         (SELECT 1 FROM addr_tenures t WHERE t.host_id = host_addrs.host_id \
+          AND t.kind = host_addrs.kind AND t.value = host_addrs.value)",
+        &[id.into()],
+    )?;
+    Ok(())
 }

@@ -542,6 +542,46 @@ fn an_address_belongs_to_the_host_that_held_it_at_the_time() {
     }
 }
 
+/// An agent that reports a new address every day (a desktop's temporary IPv6 addresses) does
+/// not grow its host's history for ever: the least recently seen tenures go, and with them the
+/// addresses no tenure is left for; reported again, such an address is news again.
+#[test]
+fn a_hosts_address_history_is_bounded() {
+    let per_report = 64;
+    let reports = minetrace_store::HOST_TENURES_KEPT as usize / per_report + 1;
+    for (name, store, _dir) in stores() {
+        let (agent, _) = store.create_source("agent", Role::Agent).unwrap();
+        let addr = |r: usize, i: usize| format!("2001:db8:{r:x}::{i:x}");
+        for r in 0..reports {
+            let ips: Vec<String> = (0..per_report).map(|i| addr(r, i)).collect();
+            store
+                .record_heartbeat(&agent, "desk-7", 0, "{}", &ips, &[])
+                .unwrap();
+        }
+        let holder = |ip: &str| {
+            store
+                .host_by_addr_at("ip", ip, Timestamp::now().0, 0)
+                .unwrap()
+                .map(|(h, _)| h.name)
+        };
+        // The first report's addresses went; every later one is still the host's.
+        for i in 0..per_report {
+            assert_eq!(holder(&addr(0, i)), None, "{name}: {}", addr(0, i));
+            assert_eq!(holder(&addr(1, i)).as_deref(), Some("desk-7"), "{name}");
+        }
+        let last = addr(reports - 1, per_report - 1);
+        assert_eq!(holder(&last).as_deref(), Some("desk-7"), "{name}");
+        let host = store.host_by_name("desk-7").unwrap().unwrap();
+        assert!(!host.ips.contains(&addr(0, 0)), "{name}");
+        let version = store.registry_version().unwrap();
+        store
+            .record_heartbeat(&agent, "desk-7", 0, "{}", &[addr(0, 0)], &[])
+            .unwrap();
+        assert_eq!(store.registry_version().unwrap(), version + 1, "{name}");
+        assert_eq!(holder(&addr(0, 0)).as_deref(), Some("desk-7"), "{name}");
+    }
+}
+
 /// A database of schema 6 moves to 7: the registry's hosts keep their addresses for good, the
 /// addresses agents reported become tenures from the beginning.
 #[test]
