@@ -81,6 +81,54 @@ fn every_simulated_scenario_is_judged_right() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The hashrate each finding estimates is what its accepted shares stand for, at the
+/// difficulty the simulator set, over the time the finding saw: the estimator's units agree with
+/// the simulator's for every dialect whose coin is known (a Bitcoin-style session without one
+/// says its family is assumed).
+#[test]
+fn estimated_hashrates_are_what_the_shares_stand_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = simulate(tmp.path());
+    let mut compared = 0;
+    let mut problems = Vec::new();
+    for t in &truth {
+        let Some(per_share) = t["hashes_per_share"].as_f64() else {
+            continue;
+        };
+        let file = t["file"].as_str().unwrap();
+        let (_, findings) = analyze(&tmp.path().join(file));
+        for f in &findings {
+            let e = &f["evidence"];
+            if e["hashrate"]["basis"] != "estimated" {
+                continue;
+            }
+            let estimate = e["hashrate"]["hashes_per_second"].as_f64().unwrap();
+            let method = e["hashrate"]["method"].as_str().unwrap_or_default();
+            if e["extra"]["algorithm_family_assumed"] == true {
+                if !method.contains("SHA-256d assumed") {
+                    problems.push(format!("{file}: assumed family not said in {method:?}"));
+                }
+                continue;
+            }
+            let seen =
+                |k: &str| minetrace_core::Timestamp::parse_rfc3339(f[k].as_str().unwrap()).unwrap();
+            let seconds = seen("last_seen").seconds_since(seen("first_seen"));
+            let shares = e["shares_accepted"].as_f64().unwrap_or(0.0);
+            let expected = shares * per_share / seconds;
+            let ratio = estimate / expected;
+            if !(0.8..=1.25).contains(&ratio) {
+                problems.push(format!(
+                    "{file}: estimate {estimate:.4e} H/s, {shares} shares of {per_share:.4e} \
+                     hashes over {seconds:.1} s give {expected:.4e} (x{ratio:.3})"
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(compared >= 10, "only {compared} estimates compared");
+}
+
 #[test]
 fn golden_findings() {
     let tmp = tempfile::tempdir().unwrap();

@@ -62,6 +62,17 @@ enum ShareDifficulty {
     CryptoNote(f64),
 }
 
+impl ShareDifficulty {
+    /// What `shares` shares of this difficulty add to the sums of Stratum difficulty (family
+    /// units) and of raw hashes.
+    fn sums(self, shares: f64) -> (f64, f64) {
+        match self {
+            ShareDifficulty::Stratum(d) => (d * shares, 0.0),
+            ShareDifficulty::TargetHashes(h) | ShareDifficulty::CryptoNote(h) => (0.0, h * shares),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Side {
     client_msgs: u64,
@@ -111,6 +122,11 @@ pub struct Session {
     accepted_stratum_difficulty: f64,
     reject_reasons: Vec<String>,
     current: Option<ShareDifficulty>,
+    /// The first difficulty the pool set: shares accepted before it (a capture that starts in
+    /// the middle of a session) are counted at it, since pools move difficulty slowly.
+    first_difficulty: Option<ShareDifficulty>,
+    /// Shares accepted before any difficulty was seen.
+    accepted_unpriced: u64,
     last_difficulty_shown: Option<f64>,
     last_target: Option<String>,
     login: Option<String>,
@@ -383,7 +399,7 @@ impl Session {
                 Asked::Login
             }
             Payload::SetDifficulty { difficulty } => {
-                self.current = Some(ShareDifficulty::Stratum(*difficulty));
+                self.set_difficulty(ShareDifficulty::Stratum(*difficulty));
                 self.last_difficulty_shown = Some(*difficulty);
                 Asked::Other
             }
@@ -488,7 +504,7 @@ impl Session {
     fn set_target_hashes(&mut self, target: &str) {
         set_cut(&mut self.last_target, target);
         if let Some(h) = hashes_for_target(target) {
-            self.current = Some(ShareDifficulty::TargetHashes(h));
+            self.set_difficulty(ShareDifficulty::TargetHashes(h));
         }
     }
 
@@ -496,7 +512,7 @@ impl Session {
         self.remember_job(&j.job_id);
         set_cut(&mut self.last_target, &j.target);
         if let Some(d) = cryptonote_target_to_difficulty(&j.target) {
-            self.current = Some(ShareDifficulty::CryptoNote(d as f64));
+            self.set_difficulty(ShareDifficulty::CryptoNote(d as f64));
             self.last_difficulty_shown = Some(d as f64);
         }
         if let Some(a) = &j.algo {
@@ -530,15 +546,21 @@ impl Session {
         }
     }
 
+    fn set_difficulty(&mut self, d: ShareDifficulty) {
+        self.current = Some(d);
+        self.first_difficulty.get_or_insert(d);
+    }
+
     fn count_share(&mut self, ok: bool, diff: Option<ShareDifficulty>, why: Option<&str>) {
         if ok {
             self.accepted += 1;
             match diff {
-                Some(ShareDifficulty::Stratum(d)) => self.accepted_stratum_difficulty += d,
-                Some(ShareDifficulty::TargetHashes(h)) | Some(ShareDifficulty::CryptoNote(h)) => {
-                    self.accepted_hashes += h
+                Some(d) => {
+                    let (difficulty, hashes) = d.sums(1.0);
+                    self.accepted_stratum_difficulty += difficulty;
+                    self.accepted_hashes += hashes;
                 }
-                None => {}
+                None => self.accepted_unpriced += 1,
             }
         } else {
             self.rejected += 1;
@@ -978,12 +1000,35 @@ impl Session {
                 (Some(a), Some(b)) => b.seconds_since(a),
                 _ => 0.0,
             });
+        let (early_difficulty, early_hashes) = match self.first_difficulty {
+            Some(d) if self.accepted_unpriced > 0 => d.sums(self.accepted_unpriced as f64),
+            _ => (0.0, 0.0),
+        };
         let total_hashes =
-            hashes_per_share(family, self.accepted_stratum_difficulty) + self.accepted_hashes;
+            hashes_per_share(family, self.accepted_stratum_difficulty + early_difficulty)
+                + self.accepted_hashes
+                + early_hashes;
         let unit = hashes_per_share(family, 1.0);
-        let estimated: Option<HashrateFigure> = (unit > 0.0)
+        let mut estimated: Option<HashrateFigure> = (unit > 0.0)
             .then(|| hashrate_from_shares(family, total_hashes / unit, self.accepted, seconds))
             .flatten();
+        if let Some(est) = estimated
+            .as_mut()
+            .filter(|_| self.accepted_unpriced > 0 && self.first_difficulty.is_some())
+        {
+            est.method.push_str(&format!(
+                " ({} share(s) accepted before the first difficulty seen counted at it)",
+                self.accepted_unpriced
+            ));
+        }
+        if let Some(est) = estimated.as_mut().filter(|_| family_assumed) {
+            // Bitcoin-style Stratum says nothing of its coin: the figure holds for SHA-256d
+            // coins only, and a reader must see that before believing it.
+            est.method.push_str(
+                " (SHA-256d assumed: no coin seen; a Scrypt coin such as LTC or DOGE would be \
+                 65,536 times less)",
+            );
+        }
         let reported = self
             .reported_hps
             .and_then(|h| reported_hashrate(h, "eth_submitHashrate/mining.hashrate"));

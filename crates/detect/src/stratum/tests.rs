@@ -216,6 +216,27 @@ fn every_chunking_gives_the_same_finding() {
     }
 }
 
+/// A capture that begins before the pool's next difficulty: the shares accepted before it are
+/// counted at the first difficulty seen (pools move it slowly), and the estimate says so.
+#[test]
+fn shares_before_the_first_difficulty_are_counted_at_it() {
+    let mut steps = btc_session();
+    let set_difficulty = steps.remove(4);
+    // After three submits and their answers.
+    steps.insert(5 + 6, set_difficulty);
+    let e = one(&steps).evidence;
+    assert_eq!(e.shares_accepted, 11);
+    let h = e.hashrate.unwrap();
+    let expect = 11.0 * 65536.0 * 4_294_967_296.0 / 120.0;
+    assert!((h.hashes_per_second / expect - 1.0).abs() < 1e-9, "{h:?}");
+    assert!(
+        h.method
+            .contains("3 share(s) accepted before the first difficulty seen"),
+        "{}",
+        h.method
+    );
+}
+
 #[test]
 fn mid_session_pickup_resyncs_at_the_next_newline() {
     let mut steps = btc_session();

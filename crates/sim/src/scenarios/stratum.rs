@@ -336,8 +336,8 @@ pub(crate) fn zec(ctx: &mut Ctx) -> Result<Built, SimError> {
     let diff = pow2_difficulty(sols_per_s, 8192.0, 20.0);
     let shift = diff.log2() as u32;
     let mut target = [0u8; 32];
-    target[2] = 0x07;
-    for b in target.iter_mut().skip(3) {
+    target[1] = 0x07;
+    for b in target.iter_mut().skip(2) {
         *b = 0xff;
     }
     let target = shr_bytes(&target, shift);
@@ -378,6 +378,7 @@ pub(crate) fn zec(ctx: &mut Ctx) -> Result<Built, SimError> {
     truth.algorithm = Some("equihash-200-9".into());
     truth.agent = Some(agent.into());
     truth.difficulty = Some(diff);
+    truth.hashes_per_share = Some(diff * 8192.0);
     truth.hashrate_hps = Some(sols_per_s);
     truth.jobs = 1;
     fill_truth(&mut truth, stats);
