@@ -28,7 +28,9 @@ pub struct MiningHost {
     pub rig_names: Vec<String>,
     /// Distinct rigs behind this address (see `rig_basis`).
     pub rigs: usize,
-    /// How `rigs` was counted: `worker/rig names`, `extranonce1 values`, or `one host`.
+    /// How `rigs` was counted: `worker/rig names`, `extranonce1 values`, or `none named (at
+    /// least one)`: a lower bound from labels; the rig estimate (`crates/estimate/src/rigs.rs`)
+    /// also reads connections, clocks and share rates.
     pub rig_basis: String,
     /// Flows with findings.
     pub connections: usize,
@@ -138,7 +140,7 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
             } else if !a.extranonces.is_empty() {
                 (a.extranonces.len(), "extranonce1 values")
             } else {
-                (1, "one host")
+                (1, "none named (at least one)")
             };
             let rate = a.named_rate.values().sum::<f64>() + a.unnamed_rate;
             let basis = match a.bases.len() {
@@ -431,7 +433,7 @@ mod tests {
         assert_eq!(h.last_seen, Timestamp(560));
         assert_eq!(h.shares_accepted, 9);
         assert_eq!(hosts[1].rigs, 1);
-        assert_eq!(hosts[1].rig_basis, "one host");
+        assert_eq!(hosts[1].rig_basis, "none named (at least one)");
         let json = serde_json::to_string(&hosts).unwrap();
         assert!(json.contains("\"client_ip\":\"10.0.0.5\""));
     }
