@@ -99,6 +99,31 @@ impl Figure {
         )
     }
 
+    /// The sum of figures in one unit (power of several machines): values and ranges add,
+    /// measured only when every part is, methods joined. `None` for no figures.
+    pub fn sum(parts: &[Figure]) -> Option<Figure> {
+        let first = parts.first()?;
+        if parts.len() == 1 {
+            return Some(first.clone());
+        }
+        Some(Figure {
+            value: parts.iter().map(|f| f.value).sum(),
+            low: parts.iter().map(|f| f.low).sum(),
+            high: parts.iter().map(|f| f.high).sum(),
+            unit: first.unit.clone(),
+            basis: if parts.iter().all(|f| f.basis == Basis::Measured) {
+                Basis::Measured
+            } else {
+                Basis::Estimated
+            },
+            method: parts
+                .iter()
+                .map(|f| f.method.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
+        })
+    }
+
     /// True when all three numbers are finite and `low <= value <= high`.
     pub fn is_consistent(&self) -> bool {
         self.value.is_finite()
@@ -170,6 +195,22 @@ pub fn grouped(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_add_values_and_ranges_and_are_measured_only_when_every_part_is() {
+        let a = Figure::measured(100.0, "W", "RAPL");
+        let b = Figure::estimated(50.0, 40.0, 60.0, "W", "GPU class");
+        let s = Figure::sum(&[a.clone(), b]).unwrap();
+        assert_eq!((s.value, s.low, s.high), (150.0, 140.0, 160.0));
+        assert_eq!(s.basis, Basis::Estimated);
+        assert_eq!(s.method, "RAPL + GPU class");
+        assert_eq!(
+            Figure::sum(&[a.clone(), a.clone()]).unwrap().basis,
+            Basis::Measured
+        );
+        assert_eq!(Figure::sum(std::slice::from_ref(&a)), Some(a.clone()));
+        assert_eq!(Figure::sum(&[]), None);
+    }
 
     #[test]
     fn estimated_sorts_its_range() {

@@ -410,6 +410,9 @@ pub fn case_page(
             table #estimate {
                 @if let Some(h) = c.estimate.get("hashrate_hps").and_then(|x| x.as_f64()) {
                     tr { th { (t(lang, "hashrate")) } td { (format!("{h:.1} H/s")) } }
+                } @else if let Some(by) = c.estimate.get("hashrate_by_family").and_then(|x| x.as_object()) {
+                    // Several algorithms: one figure each, never a sum.
+                    tr { th { (t(lang, "hashrate")) } td { (by.iter().filter_map(|(k, v)| Some(format!("{k} {:.1} H/s", v.as_f64()?))).collect::<Vec<_>>().join(" · ")) } }
                 }
                 @if let Some(p) = c.estimate.get("power_w").and_then(figure) {
                     tr { th { (t(lang, "power")) } td { (p) } }

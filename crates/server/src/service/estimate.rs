@@ -1,7 +1,7 @@
 //! Per-case estimates from the findings' hashrate figures, through crates/estimate.
 
 use minetrace_core::{AlgorithmFamily, FindingKind};
-use minetrace_estimate::{energy, legal, power, EstimateConfig};
+use minetrace_estimate::{energy, family, legal, power, EstimateConfig, Figure};
 use minetrace_store::StoredFinding;
 use std::collections::BTreeMap;
 
@@ -41,25 +41,45 @@ pub fn for_case(
             }
         }
     }
-    let total: f64 = sessions.values().map(|s| s.0).sum();
-    let family = sessions.values().find_map(|s| s.1);
+    // Hashrates of different algorithms are not added (a kH/s of RandomX and a TH/s of
+    // SHA-256d are different work): each family's sessions are summed and priced in power on
+    // their own hardware, and the powers are added.
+    let mut by_family: BTreeMap<&'static str, (Option<AlgorithmFamily>, f64)> = BTreeMap::new();
+    for (hps, family, _) in sessions.values() {
+        let name = family.map_or("unknown", family::family_name);
+        by_family.entry(name).or_insert((*family, 0.0)).1 += hps;
+    }
     let mut out = serde_json::json!({
         "machines": machines,
         "sessions_with_hashrate": sessions.len(),
-        "hashrate_hps": total,
+        "hashrate_by_family": by_family.iter().map(|(k, v)| (*k, v.1)).collect::<BTreeMap<_, _>>(),
         "hashrate_methods": sessions.values().map(|s| s.2.clone()).take(20).collect::<Vec<_>>(),
-        "sessions": sessions,
     });
-    if let (Some(fam), true) = (family, total > 0.0) {
-        match power::power_for_family(cfg, fam, total) {
-            Ok(p) => {
-                out["kwh_per_day"] =
-                    serde_json::to_value(energy::kwh_per_day(&p)).unwrap_or_default();
-                out["power_w"] = serde_json::to_value(p).unwrap_or_default();
+    if let [(_, (_, total))] = by_family.iter().collect::<Vec<_>>()[..] {
+        out["hashrate_hps"] = (*total).into();
+    }
+    let mut powers = Vec::new();
+    let mut notes = Vec::new();
+    for (fam, hps) in by_family.values() {
+        match fam.filter(|_| *hps > 0.0) {
+            Some(fam) => match power::power_for_family(cfg, fam, *hps) {
+                Ok(p) => powers.push(p),
+                Err(e) => notes.push(e.to_string()),
+            },
+            None if *hps > 0.0 => {
+                notes.push("a hashrate of no known algorithm is not priced".into())
             }
-            Err(e) => out["power_note"] = e.to_string().into(),
+            None => {}
         }
     }
+    if let Some(p) = Figure::sum(&powers) {
+        out["kwh_per_day"] = serde_json::to_value(energy::kwh_per_day(&p)).unwrap_or_default();
+        out["power_w"] = serde_json::to_value(p).unwrap_or_default();
+    }
+    if !notes.is_empty() {
+        out["power_note"] = notes.join("; ").into();
+    }
+    out["sessions"] = serde_json::to_value(&sessions).unwrap_or_default();
     let band = legal::assess(
         cfg,
         &legal::LegalInputs {
@@ -70,4 +90,35 @@ pub fn for_case(
     );
     out["legal"] = serde_json::to_value(band).unwrap_or_default();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn previous(sessions: &[(&str, f64, AlgorithmFamily)]) -> serde_json::Value {
+        let map: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> = sessions
+            .iter()
+            .map(|(k, h, f)| (k.to_string(), (*h, Some(*f), "shares".to_string())))
+            .collect();
+        serde_json::json!({ "sessions": map })
+    }
+
+    /// A case with a CPU miner and an ASIC: their hashrates are not added, their powers are.
+    #[test]
+    fn hashrates_of_different_algorithms_are_priced_apart() {
+        let cfg = EstimateConfig::default();
+        let xmr = ("a", 3_750.0, AlgorithmFamily::CryptoNote);
+        let btc = ("b", 100e12, AlgorithmFamily::Sha256d);
+        let both = for_case(&cfg, &previous(&[xmr, btc]), &[], 2);
+        assert!(both.get("hashrate_hps").is_none(), "{both}");
+        assert_eq!(both["hashrate_by_family"]["randomx"], 3_750.0);
+        assert_eq!(both["hashrate_by_family"]["sha256d"], 100e12);
+        let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
+        let alone = |s| watts(&for_case(&cfg, &previous(&[s]), &[], 1));
+        let sum = alone(xmr) + alone(btc);
+        assert!((watts(&both) / sum - 1.0).abs() < 1e-9, "{both}");
+        let one = for_case(&cfg, &previous(&[xmr, ("c", 1_250.0, xmr.2)]), &[], 2);
+        assert_eq!(one["hashrate_hps"], 5_000.0);
+    }
 }
