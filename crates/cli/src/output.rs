@@ -253,16 +253,18 @@ pub fn write_summary(
             Some(r) => r.point.to_string(),
             None => h.rigs.to_string(),
         };
-        let rate = h
-            .hashrate_hps
-            .map(|r| {
-                format!(
-                    "{} ({})",
-                    hashrate(r),
-                    h.hashrate_basis.as_deref().unwrap_or("?")
-                )
-            })
-            .unwrap_or_default();
+        let rate = match h.hashrate_hps {
+            Some(r) => format!(
+                "{} ({})",
+                hashrate(r),
+                h.hashrate_basis.as_deref().unwrap_or("?")
+            ),
+            // Several algorithms: their hashes are not added (the JSON gives each).
+            None if h.hashrate_by_family.len() > 1 => {
+                format!("{} algorithms", h.hashrate_by_family.len())
+            }
+            None => String::new(),
+        };
         let power = e.map(|e| format!("{:.0} W", e.watts)).unwrap_or_default();
         let kwh = e
             .map(|e| format!("{:.1}", e.kwh_per_day))

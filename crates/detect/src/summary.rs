@@ -35,8 +35,13 @@ pub struct MiningHost {
     /// Flows with findings.
     pub connections: usize,
     /// Summed hashrate (H/s) over rigs: per rig name the highest figure, unnamed flows added.
+    /// Only when every figure is of one algorithm family (hashes of different algorithms are
+    /// different work): otherwise see `hashrate_by_family`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashrate_hps: Option<f64>,
+    /// The same sum per algorithm family (`unknown` where a finding names none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub hashrate_by_family: BTreeMap<String, f64>,
     /// `estimated`, `reported`, or `mixed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hashrate_basis: Option<String>,
@@ -57,8 +62,10 @@ struct Acc {
     names: BTreeSet<String>,
     extranonces: BTreeSet<String>,
     flows: BTreeSet<(String, String)>,
-    named_rate: BTreeMap<String, f64>,
-    unnamed_rate: f64,
+    /// Per (algorithm family, rig name) the best figure.
+    named_rate: BTreeMap<(String, String), f64>,
+    /// Per algorithm family, the figures of unnamed flows added.
+    unnamed_rate: BTreeMap<String, f64>,
     bases: BTreeSet<String>,
     shares: u64,
     first: Option<Timestamp>,
@@ -121,13 +128,17 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
         if let Some(h) = &e.hashrate {
             if h.hashes_per_second.is_finite() && h.hashes_per_second > 0.0 {
                 a.bases.insert(h.basis.clone());
+                let family = e
+                    .algorithm_family
+                    .map_or("unknown", minetrace_estimate::family::family_name)
+                    .to_string();
                 match name {
                     // The same rig seen over several connections is one rig: keep its best figure.
                     Some(n) => {
-                        let slot = a.named_rate.entry(n.clone()).or_insert(0.0);
+                        let slot = a.named_rate.entry((family, n.clone())).or_insert(0.0);
                         *slot = slot.max(h.hashes_per_second);
                     }
-                    None => a.unnamed_rate += h.hashes_per_second,
+                    None => *a.unnamed_rate.entry(family).or_insert(0.0) += h.hashes_per_second,
                 }
             }
         }
@@ -142,7 +153,14 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
             } else {
                 (1, "none named (at least one)")
             };
-            let rate = a.named_rate.values().sum::<f64>() + a.unnamed_rate;
+            let mut by_family = a.unnamed_rate;
+            for ((family, _), rate) in a.named_rate {
+                *by_family.entry(family).or_insert(0.0) += rate;
+            }
+            let rate = match by_family.values().collect::<Vec<_>>()[..] {
+                [one] => Some(*one),
+                _ => None,
+            };
             let basis = match a.bases.len() {
                 0 => None,
                 1 => a.bases.iter().next().cloned(),
@@ -159,7 +177,8 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
                 rigs,
                 rig_basis: rig_basis.to_string(),
                 connections: a.flows.len(),
-                hashrate_hps: (rate > 0.0).then_some(rate),
+                hashrate_hps: rate.filter(|r| *r > 0.0),
+                hashrate_by_family: by_family,
                 hashrate_basis: basis,
                 shares_accepted: a.shares,
                 first_seen: a.first.unwrap_or_default(),
@@ -361,7 +380,7 @@ pub fn internal_pools(findings: &[Finding]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minetrace_core::{HashrateFigure, Wallet};
+    use minetrace_core::{AlgorithmFamily, HashrateFigure, Wallet};
 
     fn finding(
         client: &str,
@@ -436,6 +455,22 @@ mod tests {
         assert_eq!(hosts[1].rig_basis, "none named (at least one)");
         let json = serde_json::to_string(&hosts).unwrap();
         assert!(json.contains("\"client_ip\":\"10.0.0.5\""));
+    }
+
+    /// A CPU miner and a GPU miner behind one address: two figures, no sum.
+    #[test]
+    fn hashrates_of_different_algorithms_are_not_added() {
+        let mut cpu = finding("10.0.0.5:4000", "198.51.100.1:3333", None, Some(900.0), 1);
+        cpu.evidence.algorithm_family = Some(AlgorithmFamily::CryptoNote);
+        let mut gpu = finding("10.0.0.5:4001", "198.51.100.2:4444", None, Some(3e7), 1);
+        gpu.evidence.algorithm_family = Some(AlgorithmFamily::EthashProxy);
+        let h = &summarize(&[cpu.clone(), gpu])[0];
+        assert_eq!(h.hashrate_hps, None);
+        assert_eq!(h.hashrate_by_family["randomx"], 900.0);
+        assert_eq!(h.hashrate_by_family["ethproxy"], 3e7);
+        let mut again = cpu.clone();
+        again.id = "other".into();
+        assert_eq!(summarize(&[cpu, again])[0].hashrate_hps, Some(1800.0));
     }
 
     #[test]
