@@ -346,6 +346,11 @@ pub fn finding_figures(cfg: &EstimateConfig, f: &Finding) -> Option<CalcReport> 
     let seconds = f.last_seen.seconds_since(f.first_seen);
     let mut inputs = CalcInputs {
         family: Some(family),
+        hardware: e
+            .agent
+            .as_deref()
+            .and_then(|a| power::class_for_software(cfg, family, a))
+            .map(|c| c.name.to_string()),
         ..Default::default()
     };
     match (&e.hashrate, e.difficulty) {
@@ -488,6 +493,39 @@ mod tests {
         assert!((r.hashrate.unwrap().value - 1000.0).abs() < 1e-9);
         assert!((r.energy.unwrap().kwh_per_day.value - 0.48).abs() < 1e-9);
         assert!(r.legal.is_none());
+    }
+
+    /// Equihash by a graphics card miner is priced on a graphics card, not on a Z15.
+    #[test]
+    fn gpu_miner_software_is_priced_on_a_gpu() {
+        use minetrace_core::{FindingKind, HashrateFigure, Timestamp};
+        let cfg = EstimateConfig::default();
+        let mut f = Finding::new(
+            "stratum",
+            FindingKind::Network,
+            Timestamp::from_secs_f64(1000.0),
+        );
+        f.evidence.algorithm_family = Some(AlgorithmFamily::Equihash);
+        f.evidence.hashrate = Some(HashrateFigure {
+            hashes_per_second: 675.0,
+            basis: "estimated".into(),
+            method: "shares".into(),
+        });
+        let watts = |f: &Finding| finding_figures(&cfg, f).unwrap().power.unwrap();
+        // 0.675 kSol/s x 3.5 J/kSol (Z15) against x 350 J/kSol (GTX 1080 Ti class).
+        assert!((watts(&f).value - 2.3625).abs() < 1e-9);
+        f.evidence.agent = Some("EWBF 0.3.4b".into());
+        let gpu = watts(&f);
+        assert!((gpu.value - 236.25).abs() < 1e-9, "{gpu:?}");
+        assert!(gpu.method.contains("graphics card"), "{}", gpu.method);
+        // A CPU miner's software changes nothing; neither does a family already on GPUs.
+        f.evidence.agent = Some("XMRig/6.21.0".into());
+        assert!((watts(&f).value - 2.3625).abs() < 1e-9);
+        f.evidence.algorithm_family = Some(AlgorithmFamily::KawPow);
+        f.evidence.agent = Some("GMiner/2.09".into());
+        let kawpow = watts(&f).value;
+        f.evidence.agent = None;
+        assert_eq!(watts(&f).value, kawpow);
     }
 
     #[test]

@@ -319,6 +319,28 @@ impl Default for PowerConfig {
                 "vendor data sheets, rounded (estimate; not in the reference facts)",
             ),
         );
+        add(
+            "equihash-gpu",
+            class(
+                "equihash",
+                350.0,
+                "J/kH",
+                Some((250.0, 500.0)),
+                "graphics card on Equihash 200,9 (GTX 1080 Ti class: ~730 Sol/s at 250 W), J per kSol",
+                "vendor data sheets and miner benchmarks, rounded (estimate; not in the reference facts)",
+            ),
+        );
+        add(
+            "kheavyhash-gpu",
+            class(
+                "kheavyhash",
+                0.25,
+                "J/MH",
+                Some((0.15, 0.4)),
+                "graphics card on kHeavyHash (RTX 3080 class: ~1 GH/s at 250 W)",
+                "miner benchmarks, rounded (estimate; not in the reference facts)",
+            ),
+        );
         let default_class = [
             ("sha256d", "sha256-asic"),
             ("scrypt", "scrypt-asic"),

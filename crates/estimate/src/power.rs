@@ -75,6 +75,24 @@ pub fn default_class_for(
     hardware_class(cfg, class_name)
 }
 
+/// The class a family's hashrate is priced on when the miner software is known: software that
+/// mines on graphics cards only goes on the family's `<family>-gpu` class where the family's
+/// default is not already a GPU one and the configuration has such a class (an Equihash GPU
+/// miner is not a Z15 ASIC: 100 times the power per solution). `None`: the family's default.
+pub fn class_for_software<'a>(
+    cfg: &'a EstimateConfig,
+    family: AlgorithmFamily,
+    agent: &str,
+) -> Option<ResolvedClass<'a>> {
+    if !minetrace_intel::miner_software(agent)?.gpu_only {
+        return None;
+    }
+    let fname = family_name(family);
+    let default = cfg.power.default_class.get(fname)?;
+    let class = hardware_class(cfg, &format!("{fname}-gpu")).ok()?;
+    (class.name != default.as_str()).then_some(class)
+}
+
 /// Estimated power (W) of `hashrate` (H/s, itself possibly a range) on hardware `class`.
 /// The efficiency range is the class's own low/high, else +-`range_fraction`.
 pub fn power_from_hashrate(

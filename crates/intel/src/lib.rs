@@ -75,6 +75,14 @@ pub struct MinerSoftware {
     /// Canonical product name (`XMRig`, `cgminer`, `lolMiner`...).
     pub name: String,
     pub version: Option<String>,
+    /// The software mines on graphics cards only (an estimate of its power must not assume
+    /// the family's ASIC).
+    pub gpu_only: bool,
+}
+
+/// The miner software an agent string names (see [`Intel::miner_agent`]).
+pub fn miner_software(agent: &str) -> Option<MinerSoftware> {
+    parse_miner_agent(agent)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,6 +160,36 @@ const MINER_PRODUCTS: &[&str] = &[
     "CryptoDredge",
     "excavator",
     "hellminer",
+    "EWBF",
+];
+
+/// Products of [`MINER_PRODUCTS`] that mine on graphics cards only.
+const GPU_ONLY_PRODUCTS: &[&str] = &[
+    "xmrig-cuda",
+    "xmrig-nvidia",
+    "xmrig-amd",
+    "ccminer",
+    "ethminer",
+    "EthereumMiner",
+    "kawpowminer",
+    "progminer",
+    "nsfminer",
+    "T-Rex",
+    "lolMiner",
+    "NBMiner",
+    "GMiner",
+    "PhoenixMiner",
+    "TeamRedMiner",
+    "BzMiner",
+    "Claymore",
+    "miniZ",
+    "Rigel",
+    "OneZeroMiner",
+    "Bminer",
+    "z-enemy",
+    "CryptoDredge",
+    "excavator",
+    "EWBF",
 ];
 
 impl Intel {
@@ -536,6 +574,7 @@ fn parse_miner_agent(agent: &str) -> Option<MinerSoftware> {
     Some(MinerSoftware {
         name: (*canonical).to_string(),
         version,
+        gpu_only: GPU_ONLY_PRODUCTS.contains(canonical),
     })
 }
 
@@ -642,6 +681,7 @@ mod tests {
             ("t-rex/0.26.8", "T-Rex", Some("0.26.8")),
             ("xmrig", "XMRig", None),
             ("cpuminer/2.5.1", "cpuminer", Some("2.5.1")),
+            ("EWBF 0.3.4b", "EWBF", Some("0.3.4b")),
         ];
         let intel = Intel::empty();
         for (agent, name, version) in cases {
@@ -651,6 +691,22 @@ mod tests {
             assert_eq!(m.name, *name, "{agent}");
             assert_eq!(m.version.as_deref(), *version, "{agent}");
         }
+    }
+
+    #[test]
+    fn graphics_card_miners_are_known_as_such() {
+        for (agent, gpu_only) in [
+            ("EWBF 0.3.4b", true),
+            ("lolMiner 1.76", true),
+            ("GMiner/2.09", true),
+            ("XMRig/6.21.0 (Linux x86_64)", false),
+            ("SRBMiner-MULTI/2.4.7", false),
+            ("cgminer/4.11.1", false),
+        ] {
+            assert_eq!(miner_software(agent).unwrap().gpu_only, gpu_only, "{agent}");
+        }
+        // Every GPU-only product is a known product.
+        assert!(GPU_ONLY_PRODUCTS.iter().all(|p| MINER_PRODUCTS.contains(p)));
     }
 
     #[test]

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 /// Most sessions remembered per case.
 const MAX_SESSIONS: usize = 1000;
 
+/// Sessions priced together: (family name, hardware class when not the family's default).
+type PricingKey<'a> = (&'a str, Option<&'a str>);
+
 /// Hashrate (sum over sessions of each session's latest figure), power, energy per day and the
 /// legal band for `machines`. Sessions carry over from `previous` (the case's last estimate), so
 /// only new findings are read. Every figure keeps its derivation.
@@ -19,6 +22,10 @@ pub fn for_case(
 ) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
         serde_json::from_value(previous["sessions"].clone()).unwrap_or_default();
+    // The hardware class of sessions whose miner software says it (GPU-only miners of a family
+    // whose default class is an ASIC); the others go on their family's default.
+    let mut classes: BTreeMap<String, String> =
+        serde_json::from_value(previous["session_classes"].clone()).unwrap_or_default();
     for sf in findings {
         let f = &sf.finding;
         if f.kind != FindingKind::Network {
@@ -30,46 +37,57 @@ pub fn for_case(
                 if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(&key) {
                     continue;
                 }
-                sessions.insert(
-                    key,
-                    (
-                        h.hashes_per_second,
-                        f.evidence.algorithm_family,
-                        h.method.clone(),
-                    ),
-                );
+                let family = f.evidence.algorithm_family;
+                match family
+                    .zip(f.evidence.agent.as_deref())
+                    .and_then(|(fam, agent)| power::class_for_software(cfg, fam, agent))
+                {
+                    Some(class) => classes.insert(key.clone(), class.name.to_string()),
+                    None => classes.remove(&key),
+                };
+                sessions.insert(key, (h.hashes_per_second, family, h.method.clone()));
             }
         }
     }
     // Hashrates of different algorithms are not added (a kH/s of RandomX and a TH/s of
-    // SHA-256d are different work): each family's sessions are summed and priced in power on
-    // their own hardware, and the powers are added.
-    let mut by_family: BTreeMap<&'static str, (Option<AlgorithmFamily>, f64)> = BTreeMap::new();
-    for (hps, family, _) in sessions.values() {
+    // SHA-256d are different work): each family's sessions are summed, and priced in power per
+    // hardware class, and the powers are added.
+    let mut by_family: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut by_class: BTreeMap<PricingKey, (Option<AlgorithmFamily>, f64)> = BTreeMap::new();
+    for (key, (hps, family, _)) in &sessions {
         let name = family.map_or("unknown", family::family_name);
-        by_family.entry(name).or_insert((*family, 0.0)).1 += hps;
+        *by_family.entry(name).or_default() += hps;
+        by_class
+            .entry((name, classes.get(key).map(String::as_str)))
+            .or_insert((*family, 0.0))
+            .1 += hps;
     }
     let mut out = serde_json::json!({
         "machines": machines,
         "sessions_with_hashrate": sessions.len(),
-        "hashrate_by_family": by_family.iter().map(|(k, v)| (*k, v.1)).collect::<BTreeMap<_, _>>(),
+        "hashrate_by_family": by_family,
         "hashrate_methods": sessions.values().map(|s| s.2.clone()).take(20).collect::<Vec<_>>(),
     });
-    if let [(_, (_, total))] = by_family.iter().collect::<Vec<_>>()[..] {
+    if let [total] = by_family.values().collect::<Vec<_>>()[..] {
         out["hashrate_hps"] = (*total).into();
     }
     let mut powers = Vec::new();
     let mut notes = Vec::new();
-    for (fam, hps) in by_family.values() {
-        match fam.filter(|_| *hps > 0.0) {
-            Some(fam) => match power::power_for_family(cfg, fam, *hps) {
-                Ok(p) => powers.push(p),
-                Err(e) => notes.push(e.to_string()),
-            },
-            None if *hps > 0.0 => {
-                notes.push("a hashrate of no known algorithm is not priced".into())
+    for ((_, class), (fam, hps)) in by_class.into_iter().filter(|(_, (_, hps))| *hps > 0.0) {
+        let priced = match (fam, class) {
+            (Some(_), Some(class)) => power::hardware_class(cfg, class).and_then(|c| {
+                let h = Figure::estimated(hps, hps, hps, "H/s", format!("{hps} H/s"));
+                power::power_from_hashrate(cfg, &h, &c)
+            }),
+            (Some(fam), None) => power::power_for_family(cfg, fam, hps),
+            (None, _) => {
+                notes.push("a hashrate of no known algorithm is not priced".to_string());
+                continue;
             }
-            None => {}
+        };
+        match priced {
+            Ok(p) => powers.push(p),
+            Err(e) => notes.push(e.to_string()),
         }
     }
     if let Some(p) = Figure::sum(&powers) {
@@ -80,6 +98,9 @@ pub fn for_case(
         out["power_note"] = notes.join("; ").into();
     }
     out["sessions"] = serde_json::to_value(&sessions).unwrap_or_default();
+    if !classes.is_empty() {
+        out["session_classes"] = serde_json::to_value(&classes).unwrap_or_default();
+    }
     let band = legal::assess(
         cfg,
         &legal::LegalInputs {
@@ -120,5 +141,44 @@ mod tests {
         assert!((watts(&both) / sum - 1.0).abs() < 1e-9, "{both}");
         let one = for_case(&cfg, &previous(&[xmr, ("c", 1_250.0, xmr.2)]), &[], 2);
         assert_eq!(one["hashrate_hps"], 5_000.0);
+    }
+
+    /// Equihash from a graphics card miner is priced on a graphics card, and stays so when the
+    /// case's estimate is carried over to its next findings.
+    #[test]
+    fn gpu_miner_sessions_keep_their_class() {
+        use minetrace_core::{Finding, HashrateFigure, Timestamp};
+        let cfg = EstimateConfig::default();
+        let mut f = Finding::new("stratum", FindingKind::Network, Timestamp(0));
+        f.client = Some(
+            "10.0.0.7:5000"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        );
+        f.evidence.algorithm_family = Some(AlgorithmFamily::Equihash);
+        f.evidence.agent = Some("EWBF 0.3.4b".into());
+        f.evidence.hashrate = Some(HashrateFigure {
+            hashes_per_second: 675.0,
+            basis: "estimated".into(),
+            method: "shares".into(),
+        });
+        let stored = StoredFinding {
+            finding: f,
+            source: "sensor".into(),
+            received_at: 0,
+            ledger_seq: 1,
+            case_id: Some(1),
+        };
+        let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
+        let first = for_case(&cfg, &serde_json::Value::Null, &[&stored], 1);
+        assert!((watts(&first) - 236.25).abs() < 1e-9, "{first}");
+        let later = for_case(&cfg, &first, &[], 1);
+        assert!((watts(&later) - 236.25).abs() < 1e-9, "{later}");
+        // Without the software's word: the family's ASIC.
+        let mut asic = stored.clone();
+        asic.finding.evidence.agent = None;
+        let plain = for_case(&cfg, &first, &[&asic], 1);
+        assert!((watts(&plain) - 2.3625).abs() < 1e-9, "{plain}");
     }
 }
