@@ -163,7 +163,8 @@ const MINER_PRODUCTS: &[&str] = &[
     "EWBF",
 ];
 
-/// Products of [`MINER_PRODUCTS`] that mine on graphics cards only.
+/// Products of [`MINER_PRODUCTS`] that mine on graphics cards only (not BzMiner, SRBMiner or
+/// nanominer: they also drive CPUs or, BzMiner, IceRiver ASICs).
 const GPU_ONLY_PRODUCTS: &[&str] = &[
     "xmrig-cuda",
     "xmrig-nvidia",
@@ -180,7 +181,6 @@ const GPU_ONLY_PRODUCTS: &[&str] = &[
     "GMiner",
     "PhoenixMiner",
     "TeamRedMiner",
-    "BzMiner",
     "Claymore",
     "miniZ",
     "Rigel",
@@ -701,6 +701,7 @@ mod tests {
             ("GMiner/2.09", true),
             ("XMRig/6.21.0 (Linux x86_64)", false),
             ("SRBMiner-MULTI/2.4.7", false),
+            ("BzMiner-v21.1.3", false),
             ("cgminer/4.11.1", false),
         ] {
             assert_eq!(miner_software(agent).unwrap().gpu_only, gpu_only, "{agent}");
