@@ -7,7 +7,9 @@
 //! spec text), neither a TLS record nor JSON nor text. Both sides are required before reporting.
 
 use crate::{Context, Detector, Direction, FlowDetector, FlowInfo, Progress, Transport};
-use minetrace_core::{Confidence, Dialect, Finding, FindingKind, HashrateFigure, Timestamp};
+use minetrace_core::{
+    AlgorithmFamily, Confidence, Dialect, Finding, FindingKind, HashrateFigure, Timestamp,
+};
 use minetrace_proto::sv2::{self, MessageType, SetupConnection};
 use minetrace_proto::tls::Parsed;
 
@@ -387,9 +389,15 @@ impl FlowDetector for Sv2Flow {
                 if !setup.device_id.is_empty() {
                     f.evidence.rig_id = Some(clip(&setup.device_id));
                 }
+                // Stratum V2 carries Bitcoin block headers (version, previous hash, merkle root,
+                // nbits): whatever the coin, the work is SHA-256d, and the device's declared
+                // rate can be priced.
+                f.evidence.algorithm = Some("sha256d".into());
+                f.evidence.algorithm_family = Some(AlgorithmFamily::Sha256d);
                 if let Some(user) = &p.user_identity {
                     f.evidence.login = Some(user.clone());
                     let parts = minetrace_proto::address::split_login(user);
+                    f.evidence.coin = parts.wallet.as_ref().and_then(|w| w.coin.clone());
                     f.evidence.wallet = parts.wallet;
                     f.evidence.worker = parts.worker.map(|w| clip(&w));
                 }
@@ -588,6 +596,8 @@ mod tests {
             f.evidence.hashrate.as_ref().unwrap().hashes_per_second,
             9.5e13f32 as f64
         );
+        assert_eq!(f.evidence.algorithm_family, Some(AlgorithmFamily::Sha256d));
+        assert_eq!(f.evidence.coin.as_deref(), Some("BTC"));
         assert_eq!(
             (
                 f.evidence.jobs,
