@@ -77,6 +77,18 @@ fn every_simulated_scenario_is_judged_right() {
                 problems.push(format!("{file}: wallet {wallet} not reported"));
             }
         }
+        // So is the miner software, where the session is readable.
+        if let Some(agent) = t["agent"].as_str() {
+            let reported = findings.iter().any(|f| {
+                f["evidence"]["agent"]
+                    .as_str()
+                    .is_some_and(|a| a.contains(agent))
+            });
+            let encrypted = matches!(want, "tls" | "behavioural" | "stratum-v2-noise");
+            if !reported && !encrypted {
+                problems.push(format!("{file}: agent {agent} not reported"));
+            }
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

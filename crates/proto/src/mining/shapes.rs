@@ -200,7 +200,10 @@ fn subscribe(params: Option<&Json>) -> Payload {
             Payload::Unrecognised
         };
     };
-    if a.len() > 4 || !a.iter().all(|v| v.is_string() || v.is_null()) {
+    // [agent, session id, host, port]: strings or nulls, the port also a number (ZIP 301 sends
+    // CONNECT_PORT as one).
+    let fits = |i: usize, v: &Json| v.is_string() || v.is_null() || (i == 3 && v.is_u64());
+    if a.len() > 4 || !a.iter().enumerate().all(|(i, v)| fits(i, v)) {
         return Payload::Unrecognised;
     }
     let mut s = Subscribe {
@@ -215,7 +218,11 @@ fn subscribe(params: Option<&Json>) -> Payload {
         None => {}
     }
     s.host = str_at(a, 2).map(bounded);
-    s.port = str_at(a, 3).map(bounded);
+    s.port = match a.get(3) {
+        Some(Json::String(p)) => Some(bounded(p)),
+        Some(n) => n.as_u64().map(|p| p.to_string()),
+        None => None,
+    };
     Payload::Subscribe(s)
 }
 

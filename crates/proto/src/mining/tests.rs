@@ -263,6 +263,21 @@ fn equihash_messages_from_real_sessions() {
         }
         other => panic!("{other:?}"),
     }
+    // ZIP 301 as written: CONNECT_PORT a number.
+    match payload(
+        r#"{"id":1,"method":"mining.subscribe","params":["nheqminer/0.5c",null,"192.0.2.28",3357]}"#,
+    ) {
+        Payload::Subscribe(s) => {
+            assert_eq!(s.agent.as_deref(), Some("nheqminer/0.5c"));
+            assert_eq!(s.port.as_deref(), Some("3357"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A number anywhere else is not a subscribe's shape.
+    assert_eq!(
+        payload(r#"{"id":1,"method":"mining.subscribe","params":["a",7,"h","1"]}"#),
+        Payload::Unrecognised
+    );
     assert!(both(r#"{"id":1,"result":["04d567b212","04d567b212"],"error":null}"#).is_mining());
     assert!(
         both(r#"{"id":1,"result":[null,"e66c000000000000bbb0a52bb340bc35"],"error":null}"#)
