@@ -341,6 +341,12 @@ fn console_in_chromium() {
     assert!(chain.contains("省电网示范分公司"), "{chain}");
     assert!(d.text("#timeline").contains("stratum"));
     assert!(d.text("#verified").contains("✔"));
+    // The electricity the miner drew is a loss, over a duration said to be assumed.
+    let loss = d.text("#loss");
+    assert!(
+        loss.contains("yuan") && loss.contains("起始时间不明"),
+        "{loss}"
+    );
     d.screenshot(&shots.join("case.png"));
     // The evidence bundle the page links to verifies offline.
     let href = d.page();

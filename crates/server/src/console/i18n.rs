@@ -100,6 +100,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("hashrate", "算力", "Hashrate"),
     ("power", "功率", "Power"),
     ("legal", "法律情节", "Legal band"),
+    ("electricity_loss", "电费损失", "Electricity cost (loss)"),
+    ("days_observed", "天（实际观测）", "days (observed)"),
+    (
+        "days_assumed",
+        "天（起始时间不明，按推定）",
+        "days (start unknown: assumed)",
+    ),
     ("timeline", "时间线", "Timeline"),
     ("evidence", "证据", "Evidence"),
     (

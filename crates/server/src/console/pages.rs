@@ -420,6 +420,17 @@ pub fn case_page(
                 @if let Some(k) = c.estimate.get("kwh_per_day").and_then(figure) {
                     tr { th { (t(lang, "kwh_day")) } td { (k) } }
                 }
+                @if let Some(e) = c.estimate.get("energy") {
+                    @if let (Some(cost), Some(days)) = (e.get("cost_total").and_then(figure), e["duration"]["days"].as_f64()) {
+                        tr {
+                            th { (t(lang, "electricity_loss")) }
+                            td #loss {
+                                (cost) " · " (format!("{days:.0}")) " "
+                                (t(lang, if e["duration"]["assumed"] == true { "days_assumed" } else { "days_observed" }))
+                            }
+                        }
+                    }
+                }
                 tr { th { (t(lang, "legal")) } td { (t(lang, &format!("band.{band}"))) } }
             }
             h2 { (t(lang, "timeline")) }

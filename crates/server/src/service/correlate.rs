@@ -7,7 +7,7 @@ use super::netaddr::{is_private, Cidr};
 use super::registry::unit_for;
 use super::rules::{Facts, Rules};
 use super::{estimate, ServiceError};
-use minetrace_core::{Confidence, FindingKind};
+use minetrace_core::{Confidence, FindingKind, Timestamp};
 use minetrace_store::{Case, CaseChange, Host, Store, StoredFinding};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -665,7 +665,13 @@ impl<'a> Correlator<'a> {
         case.proposed_class = Some(proposal.class);
         case.reasons = proposal.reasons;
         case.flags = flags;
-        case.estimate = estimate::for_case(self.estimate, &case.estimate, new_findings, machines);
+        case.estimate = estimate::for_case(
+            self.estimate,
+            &case.estimate,
+            new_findings,
+            machines,
+            (Timestamp(case.first_seen), Timestamp(case.last_seen)),
+        );
         Ok(())
     }
 }

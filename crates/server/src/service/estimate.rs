@@ -1,6 +1,6 @@
 //! Per-case estimates from the findings' hashrate figures, through crates/estimate.
 
-use minetrace_core::{AlgorithmFamily, FindingKind};
+use minetrace_core::{AlgorithmFamily, FindingKind, Timestamp};
 use minetrace_estimate::{energy, family, legal, power, EstimateConfig, Figure};
 use minetrace_store::StoredFinding;
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ pub fn for_case(
     previous: &serde_json::Value,
     findings: &[&StoredFinding],
     machines: i64,
+    seen: (Timestamp, Timestamp),
 ) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
         serde_json::from_value(previous["sessions"].clone()).unwrap_or_default();
@@ -90,8 +91,17 @@ pub fn for_case(
             Err(e) => notes.push(e.to_string()),
         }
     }
+    let mut loss = None;
     if let Some(p) = Figure::sum(&powers) {
-        out["kwh_per_day"] = serde_json::to_value(energy::kwh_per_day(&p)).unwrap_or_default();
+        let kwh_day = energy::kwh_per_day(&p);
+        match electricity(cfg, &kwh_day, seen) {
+            Ok(impact) => {
+                loss = Some(impact.cost_total.value);
+                out["energy"] = serde_json::to_value(impact).unwrap_or_default();
+            }
+            Err(e) => notes.push(e.to_string()),
+        }
+        out["kwh_per_day"] = serde_json::to_value(kwh_day).unwrap_or_default();
         out["power_w"] = serde_json::to_value(p).unwrap_or_default();
     }
     if !notes.is_empty() {
@@ -101,21 +111,57 @@ pub fn for_case(
     if !classes.is_empty() {
         out["session_classes"] = serde_json::to_value(&classes).unwrap_or_default();
     }
-    let band = legal::assess(
+    let mut band = legal::assess(
         cfg,
         &legal::LegalInputs {
             machines: u64::try_from(machines).ok(),
             gains: None,
-            loss: None,
+            loss,
         },
     );
+    if let Some(duration) = out["energy"]["duration"]["method"].as_str() {
+        band.reasons.push(format!(
+            "loss estimated as the electricity cost over the duration ({duration})"
+        ));
+    }
     out["legal"] = serde_json::to_value(band).unwrap_or_default();
     out
+}
+
+/// Energy, coal, CO2 and electricity cost of a case's draw over its duration: the time its
+/// findings span, or, when that is shorter, the configured assumption for a start nobody saw
+/// (mining found by monitoring was usually running before it; one province assumes 3 months).
+/// The national tariff without surcharges: a unit's own tariff is for the investigator to give.
+fn electricity(
+    cfg: &EstimateConfig,
+    kwh_day: &Figure,
+    (first, last): (Timestamp, Timestamp),
+) -> Result<energy::EnergyImpact, minetrace_estimate::EstimateError> {
+    let observed = energy::activity_duration(cfg, Some(first.min(last)), last)?;
+    let duration = if observed.days >= cfg.energy.unknown_start_days {
+        observed
+    } else {
+        let assumed = energy::activity_duration(cfg, None, last)?;
+        energy::ActivityDuration {
+            method: format!("{}; observed {:.1} days", assumed.method, observed.days),
+            ..assumed
+        }
+    };
+    energy::energy_impact(
+        kwh_day,
+        duration,
+        energy::coal_factor(cfg, None)?,
+        energy::co2_factor(cfg, None)?,
+        energy::tariff(cfg, None)?,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A day of findings.
+    const SEEN: (Timestamp, Timestamp) = (Timestamp(0), Timestamp(86_400_000_000));
 
     fn previous(sessions: &[(&str, f64, AlgorithmFamily)]) -> serde_json::Value {
         let map: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> = sessions
@@ -131,16 +177,54 @@ mod tests {
         let cfg = EstimateConfig::default();
         let xmr = ("a", 3_750.0, AlgorithmFamily::CryptoNote);
         let btc = ("b", 100e12, AlgorithmFamily::Sha256d);
-        let both = for_case(&cfg, &previous(&[xmr, btc]), &[], 2);
+        let both = for_case(&cfg, &previous(&[xmr, btc]), &[], 2, SEEN);
         assert!(both.get("hashrate_hps").is_none(), "{both}");
         assert_eq!(both["hashrate_by_family"]["randomx"], 3_750.0);
         assert_eq!(both["hashrate_by_family"]["sha256d"], 100e12);
         let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
-        let alone = |s| watts(&for_case(&cfg, &previous(&[s]), &[], 1));
+        let alone = |s| watts(&for_case(&cfg, &previous(&[s]), &[], 1, SEEN));
         let sum = alone(xmr) + alone(btc);
         assert!((watts(&both) / sum - 1.0).abs() < 1e-9, "{both}");
-        let one = for_case(&cfg, &previous(&[xmr, ("c", 1_250.0, xmr.2)]), &[], 2);
+        let one = for_case(&cfg, &previous(&[xmr, ("c", 1_250.0, xmr.2)]), &[], 2, SEEN);
         assert_eq!(one["hashrate_hps"], 5_000.0);
+    }
+
+    /// The electricity a case's miners drew over its duration (a start nobody saw assumed 3
+    /// months before) is an economic loss, and reaches the legal band on its own.
+    #[test]
+    fn the_electricity_cost_is_a_loss_for_the_legal_band() {
+        let cfg = EstimateConfig::default();
+        let cpu = for_case(
+            &cfg,
+            &previous(&[("a", 3_750.0, AlgorithmFamily::CryptoNote)]),
+            &[],
+            1,
+            SEEN,
+        );
+        assert_eq!(cpu["energy"]["duration"]["days"], 90.0, "{cpu}");
+        assert_eq!(cpu["energy"]["duration"]["assumed"], true);
+        let method = cpu["energy"]["duration"]["method"].as_str().unwrap();
+        assert!(method.contains("observed 1.0 days"), "{method}");
+        // 75 W x 24 h x 90 days x 0.63 yuan: about a hundred yuan.
+        let cost = cpu["energy"]["cost_total"]["value"].as_f64().unwrap();
+        assert!((cost - 0.075 * 24.0 * 90.0 * 0.63).abs() < 1.0, "{cost}");
+        assert_eq!(cpu["legal"]["band"], "none");
+        // 400 TH/s of SHA-256d: 9 kW, about 12,000 yuan in 90 days: serious (>= 10,000).
+        let asic = for_case(
+            &cfg,
+            &previous(&[("b", 400e12, AlgorithmFamily::Sha256d)]),
+            &[],
+            1,
+            SEEN,
+        );
+        assert_eq!(asic["legal"]["band"], "serious", "{asic}");
+        let reasons = asic["legal"]["reasons"].to_string();
+        assert!(reasons.contains("electricity cost"), "{reasons}");
+        // Findings over more than the assumption: the observed span.
+        let long = (Timestamp(0), Timestamp(200 * 86_400_000_000));
+        let seen = for_case(&cfg, &asic, &[], 1, long);
+        assert_eq!(seen["energy"]["duration"]["days"], 200.0);
+        assert_eq!(seen["energy"]["duration"]["assumed"], false);
     }
 
     /// Equihash from a graphics card miner is priced on a graphics card, and stays so when the
@@ -171,14 +255,14 @@ mod tests {
             case_id: Some(1),
         };
         let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
-        let first = for_case(&cfg, &serde_json::Value::Null, &[&stored], 1);
+        let first = for_case(&cfg, &serde_json::Value::Null, &[&stored], 1, SEEN);
         assert!((watts(&first) - 236.25).abs() < 1e-9, "{first}");
-        let later = for_case(&cfg, &first, &[], 1);
+        let later = for_case(&cfg, &first, &[], 1, SEEN);
         assert!((watts(&later) - 236.25).abs() < 1e-9, "{later}");
         // Without the software's word: the family's ASIC.
         let mut asic = stored.clone();
         asic.finding.evidence.agent = None;
-        let plain = for_case(&cfg, &first, &[&asic], 1);
+        let plain = for_case(&cfg, &first, &[&asic], 1, SEEN);
         assert!((watts(&plain) - 2.3625).abs() < 1e-9, "{plain}");
     }
 }
