@@ -845,7 +845,7 @@ pub fn report(
                 (kv_table(lang, &by_unit, None))
                 h2 { (t(lang, "cases")) }
                 table {
-                    tr { th { "#" } th { (t(lang, "unit")) } th { (t(lang, "address")) } th { (t(lang, "class")) } th { (t(lang, "status")) } th { (t(lang, "kwh_day")) } th { (t(lang, "legal")) } }
+                    tr { th { "#" } th { (t(lang, "unit")) } th { (t(lang, "address")) } th { (t(lang, "class")) } th { (t(lang, "status")) } th { (t(lang, "kwh_day")) } th { (t(lang, "electricity_loss")) } th { (t(lang, "legal")) } }
                     @for c in rows {
                         tr {
                             td { (c.id) @if c.confidential { " " span.conf title=(t(lang, "confidential")) { "🔒" } } }
@@ -854,6 +854,7 @@ pub fn report(
                             td { (t(lang, &class_key(c))) }
                             td { (t(lang, &format!("status.{}", c.status))) }
                             td { (c.estimate.get("kwh_per_day").and_then(|k| k.get("value")).and_then(|x| x.as_f64()).map(|x| format!("{x:.1}")).unwrap_or_default()) }
+                            td { (c.estimate["energy"]["cost_total"]["value"].as_f64().map(|x| format!("{x:.0}")).unwrap_or_default()) }
                             td { (t(lang, &format!("band.{}", c.estimate.get("legal").and_then(|l| l.get("band")).and_then(|b| b.as_str()).unwrap_or("none")))) }
                         }
                     }
