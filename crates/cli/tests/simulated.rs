@@ -77,6 +77,20 @@ fn every_simulated_scenario_is_judged_right() {
                 problems.push(format!("{file}: wallet {wallet} not reported"));
             }
         }
+        // And every job the pool sent to a lone miner, where the session is readable from
+        // its start.
+        let readable = !matches!(want, "tls" | "behavioural" | "stratum-v2-noise")
+            && !file.starts_with("mid-session");
+        let one_client = t["clients"].as_array().is_some_and(|c| c.len() == 1);
+        if let (Some(jobs), true) = (t["jobs"].as_u64(), readable && one_client) {
+            let seen: u64 = findings
+                .iter()
+                .filter_map(|f| f["evidence"]["jobs"].as_u64())
+                .sum();
+            if seen != jobs {
+                problems.push(format!("{file}: {seen} jobs, the pool sent {jobs}"));
+            }
+        }
         // So is the miner software, where the session is readable.
         if let Some(agent) = t["agent"].as_str() {
             let reported = findings.iter().any(|f| {

@@ -289,6 +289,11 @@ pub enum ResultShape {
     CnStatus(Cow<'static, str>),
     /// `getjob` result: a bare job.
     CnJob(Box<CnJob>),
+    /// Grin `getjobtemplate` result: the job to work on.
+    GrinJob {
+        job_id: String,
+        difficulty: Option<f64>,
+    },
     /// EthereumStratum/2.0.0 hello result `{proto, ...}`.
     Hello {
         proto: String,
@@ -306,6 +311,7 @@ impl ResultShape {
                 | ResultShape::EthWork { .. }
                 | ResultShape::CnLogin { .. }
                 | ResultShape::CnJob(_)
+                | ResultShape::GrinJob { .. }
                 | ResultShape::Hello { .. }
         ) || matches!(self, ResultShape::CnStatus(s) if s == "KEEPALIVED")
     }

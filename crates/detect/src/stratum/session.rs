@@ -619,6 +619,14 @@ impl Session {
                 self.hints.eth2 = true;
                 self.sides[side].method("mining.hello (result)");
             }
+            ResultShape::GrinJob { job_id, difficulty } => {
+                self.hints.grin = true;
+                if let Some(d) = difficulty {
+                    self.last_difficulty_shown = Some(*d);
+                }
+                self.remember_job(job_id);
+                self.sides[side].method("getjobtemplate (result)");
+            }
             _ => {}
         }
         if let Some((asked, diff)) = matched {

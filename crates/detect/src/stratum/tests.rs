@@ -711,6 +711,13 @@ fn grin_session() {
             0,
             r#"{"id":"1","jsonrpc":"2.0","method":"getjobtemplate","params":null}"#,
         ),
+        // The template answers with a job of its own (the method echoed).
+        p(
+            0,
+            &format!(
+                r#"{{"id":"1","jsonrpc":"2.0","method":"getjobtemplate","result":{{"difficulty":4,"height":1233,"job_id":6,"pre_pow":"{pre_pow}"}},"error":null}}"#
+            ),
+        ),
         p(
             0,
             &format!(
@@ -734,6 +741,7 @@ fn grin_session() {
     assert_eq!(f.confidence, Confidence::High);
     assert_eq!(f.evidence.coin.as_deref(), Some("GRIN"));
     assert_eq!(f.evidence.shares_accepted, 1);
+    assert_eq!(f.evidence.jobs, 2, "the template's job and the pushed one");
     assert!(
         f.evidence.hashrate.is_none(),
         "no documented scaling for Cuckatoo"

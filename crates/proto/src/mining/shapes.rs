@@ -442,18 +442,13 @@ fn job(params: Option<&Json>, obj: &Obj) -> Payload {
             if let Some(j) = cn_job(p) {
                 return Payload::CnJob(Box::new(j));
             }
-            // Grin: {difficulty, height, job_id, pre_pow}.
-            match (p.get("pre_pow"), p.get("job_id"), p.get("height")) {
-                (Some(Json::String(pp)), Some(j), Some(h))
-                    if is_hex(pp, 64, 4096) && (j.is_u64() || j.is_string()) && h.is_u64() =>
-                {
-                    Payload::GrinJob {
-                        job_id: bounded(&json_scalar(j)),
-                        difficulty: p.get("difficulty").and_then(Json::as_f64),
-                        height: h.as_u64(),
-                    }
-                }
-                _ => Payload::Unrecognised,
+            match grin_job(p) {
+                Some((job_id, difficulty, height)) => Payload::GrinJob {
+                    job_id,
+                    difficulty,
+                    height,
+                },
+                None => Payload::Unrecognised,
             }
         }
         // Beam: the job's fields sit at the top level.
@@ -466,6 +461,23 @@ fn job(params: Option<&Json>, obj: &Obj) -> Payload {
             _ => Payload::Unrecognised,
         },
         _ => Payload::Unrecognised,
+    }
+}
+
+/// A Grin job `{difficulty, height, job_id, pre_pow}` (pushed as `job`, or the result of
+/// `getjobtemplate`): its id, difficulty and height.
+fn grin_job(p: &Obj) -> Option<(String, Option<f64>, Option<u64>)> {
+    match (p.get("pre_pow"), p.get("job_id"), p.get("height")) {
+        (Some(Json::String(pp)), Some(j), Some(h))
+            if is_hex(pp, 64, 4096) && (j.is_u64() || j.is_string()) && h.is_u64() =>
+        {
+            Some((
+                bounded(&json_scalar(j)),
+                p.get("difficulty").and_then(Json::as_f64),
+                h.as_u64(),
+            ))
+        }
+        _ => None,
     }
 }
 
@@ -636,6 +648,9 @@ fn object_result(o: &Obj) -> ResultShape {
     }
     if let Some(j) = cn_job(o) {
         return ResultShape::CnJob(Box::new(j));
+    }
+    if let Some((job_id, difficulty, _)) = grin_job(o) {
+        return ResultShape::GrinJob { job_id, difficulty };
     }
     if let Some(Json::String(p)) = o.get("proto") {
         if p.starts_with("EthereumStratum/") {
