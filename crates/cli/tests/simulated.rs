@@ -90,6 +90,22 @@ fn every_simulated_scenario_is_judged_right() {
             if seen != jobs {
                 problems.push(format!("{file}: {seen} jobs, the pool sent {jobs}"));
             }
+            let sum = |k: &str| -> u64 {
+                findings
+                    .iter()
+                    .filter_map(|f| f["evidence"][k].as_u64())
+                    .sum()
+            };
+            let counted = (sum("shares_submitted"), sum("shares_accepted"));
+            let sent = (
+                t["shares"].as_u64().unwrap_or(0),
+                t["accepted_shares"].as_u64().unwrap_or(0),
+            );
+            if counted != sent {
+                problems.push(format!(
+                    "{file}: shares (submitted, accepted) {counted:?}, the miner sent {sent:?}"
+                ));
+            }
         }
         // So is the miner software, where the session is readable.
         if let Some(agent) = t["agent"].as_str() {
