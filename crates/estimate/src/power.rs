@@ -133,10 +133,18 @@ pub fn power_for_family(
     family: AlgorithmFamily,
     hashes_per_second: f64,
 ) -> Result<Figure, EstimateError> {
+    power_on_class(cfg, &default_class_for(cfg, family)?, hashes_per_second)
+}
+
+/// Estimated power (W) of a plain hashrate (H/s) on hardware `class`.
+pub fn power_on_class(
+    cfg: &EstimateConfig,
+    class: &ResolvedClass<'_>,
+    hashes_per_second: f64,
+) -> Result<Figure, EstimateError> {
     let h = non_negative("hashrate", hashes_per_second)?;
-    let class = default_class_for(cfg, family)?;
     let hr = Figure::estimated(h, h, h, "H/s", format!("{}H/s", si(h)));
-    power_from_hashrate(cfg, &hr, &class)
+    power_from_hashrate(cfg, &hr, class)
 }
 
 /// One reading of a RAPL energy counter (`/sys/class/powercap/intel-rapl:N/energy_uj`).

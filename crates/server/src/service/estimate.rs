@@ -11,9 +11,11 @@ const MAX_SESSIONS: usize = 1000;
 /// Sessions priced together: (family name, hardware class when not the family's default).
 type PricingKey<'a> = (&'a str, Option<&'a str>);
 
-/// Hashrate (sum over sessions of each session's latest figure), power, energy per day and the
-/// legal band for `machines`. Sessions carry over from `previous` (the case's last estimate), so
-/// only new findings are read. Every figure keeps its derivation.
+/// Hashrate per algorithm family (sum over sessions of each session's latest figure), power,
+/// energy per day, the electricity cost over the case's duration (`seen`: its first and last
+/// findings) and the legal band for `machines` and that cost. Sessions carry over from
+/// `previous` (the case's last estimate), so only new findings are read. Every figure keeps its
+/// derivation.
 pub fn for_case(
     cfg: &EstimateConfig,
     previous: &serde_json::Value,
@@ -76,10 +78,9 @@ pub fn for_case(
     let mut notes = Vec::new();
     for ((_, class), (fam, hps)) in by_class.into_iter().filter(|(_, (_, hps))| *hps > 0.0) {
         let priced = match (fam, class) {
-            (Some(_), Some(class)) => power::hardware_class(cfg, class).and_then(|c| {
-                let h = Figure::estimated(hps, hps, hps, "H/s", format!("{hps} H/s"));
-                power::power_from_hashrate(cfg, &h, &c)
-            }),
+            (Some(_), Some(class)) => {
+                power::hardware_class(cfg, class).and_then(|c| power::power_on_class(cfg, &c, hps))
+            }
             (Some(fam), None) => power::power_for_family(cfg, fam, hps),
             (None, _) => {
                 notes.push("a hashrate of no known algorithm is not priced".to_string());
