@@ -447,6 +447,16 @@ fn tasks_unit_and_host_pages_and_reports() {
         .contains("id=\"report-total\">1<"));
     let csv = reg.get("/console/report.csv?region=R2");
     assert!(csv.body.contains("10.2.0.7") && !csv.body.contains("10.1.0.5"));
+    // The electricity cost comes last (the columns before keep their places), with its
+    // duration: a minute of findings, so the assumed 90 days.
+    let mut lines = csv.body.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.ends_with(",confidential,electricity_cost,cost_days,cost_days_assumed"),
+        "{header}"
+    );
+    let row = lines.next().unwrap();
+    assert!(row.ends_with(",\"90.0\",\"true\""), "{row}");
     let pdf = reg.get("/console/report.pdf?region=R1");
     if std::path::Path::new("/usr/bin/chromium").exists() {
         assert_eq!(pdf.status, 200);

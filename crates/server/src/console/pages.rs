@@ -549,7 +549,7 @@ fn cell(s: &str) -> String {
 
 pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
     let mut out = String::from(
-        "id,status,class,proposed_class,region,unit,host,address,public_address,process,account,wallet,coin,pool,first_seen,last_seen,recurrence,kwh_per_day,legal_band,confidential\n",
+        "id,status,class,proposed_class,region,unit,host,address,public_address,process,account,wallet,coin,pool,first_seen,last_seen,recurrence,kwh_per_day,legal_band,confidential,electricity_cost,cost_days,cost_days_assumed\n",
     );
     for c in cases {
         let kwh = c
@@ -559,6 +559,7 @@ pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
             .and_then(|x| x.as_f64())
             .map(|x| format!("{x:.3}"))
             .unwrap_or_default();
+        let energy = &c.estimate["energy"];
         let band = c
             .estimate
             .get("legal")
@@ -586,6 +587,19 @@ pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
             kwh,
             band.to_string(),
             c.confidential.to_string(),
+            // Added last, so that the columns before keep their places.
+            energy["cost_total"]["value"]
+                .as_f64()
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_default(),
+            energy["duration"]["days"]
+                .as_f64()
+                .map(|x| format!("{x:.1}"))
+                .unwrap_or_default(),
+            energy["duration"]["assumed"]
+                .as_bool()
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
         ];
         let row: Vec<String> = fields.iter().map(|f| cell(f)).collect();
         out.push_str(&row.join(","));
