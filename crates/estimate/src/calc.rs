@@ -349,7 +349,7 @@ pub fn finding_figures(cfg: &EstimateConfig, f: &Finding) -> Option<CalcReport> 
         hardware: e
             .agent
             .as_deref()
-            .and_then(|a| power::class_for_software(cfg, family, a))
+            .and_then(|a| power::class_for_agent(cfg, family, a))
             .map(|c| c.name.to_string()),
         ..Default::default()
     };
@@ -526,6 +526,33 @@ mod tests {
         let kawpow = watts(&f).value;
         f.evidence.agent = None;
         assert_eq!(watts(&f).value, kawpow);
+    }
+
+    /// A device model in the agent (Stratum V2 sends vendor and hardware) picks its class.
+    #[test]
+    fn a_device_model_in_the_agent_is_priced_on_its_class() {
+        use minetrace_core::{FindingKind, HashrateFigure, Timestamp};
+        let cfg = EstimateConfig::default();
+        let mut f = Finding::new("sv2", FindingKind::Network, Timestamp(0));
+        f.evidence.algorithm_family = Some(AlgorithmFamily::Sha256d);
+        f.evidence.hashrate = Some(HashrateFigure {
+            hashes_per_second: 100e12,
+            basis: "measured".into(),
+            method: "declared".into(),
+        });
+        let watts = |f: &Finding| finding_figures(&cfg, f).unwrap().power.unwrap().value;
+        let default = watts(&f);
+        assert!((default - 2_250.0).abs() < 1e-6, "{default}");
+        for (agent, want) in [
+            ("Bitmain S19j Pro braiins-os-2023.11", 2_950.0),
+            ("Bitmain Antminer S9", 10_000.0),
+            // Miner software never names a device; a model of another family is not taken.
+            ("cgminer/4.11.1", 2_250.0),
+            ("Bitmain Antminer L7", 2_250.0),
+        ] {
+            f.evidence.agent = Some(agent.into());
+            assert!((watts(&f) - want).abs() < 1e-6, "{agent}: {}", watts(&f));
+        }
     }
 
     #[test]

@@ -75,21 +75,33 @@ pub fn default_class_for(
     hardware_class(cfg, class_name)
 }
 
-/// The class a family's hashrate is priced on when the miner software is known: software that
-/// mines on graphics cards only goes on the family's `<family>-gpu` class where the family's
-/// default is not already a GPU one and the configuration has such a class (an Equihash GPU
-/// miner is not a Z15 ASIC: 100 times the power per solution). `None`: the family's default.
-pub fn class_for_software<'a>(
+/// The class a family's hashrate is priced on when the agent string says what mines:
+/// - miner software that mines on graphics cards only goes on the family's `<family>-gpu`
+///   class where the family's default is not already a GPU one and the configuration has such a
+///   class (an Equihash GPU miner is not a Z15 ASIC: 100 times the power per solution);
+/// - a string that is no miner software but names a device model (Stratum V2 sends the vendor
+///   and hardware, `Bitmain S19j Pro`) goes on that model's class ([`crate::asic::class_for_model`])
+///   when the class is of the finding's family (an S9 draws 100 J/TH, the default 22.5).
+///
+/// `None`: the family's default.
+pub fn class_for_agent<'a>(
     cfg: &'a EstimateConfig,
     family: AlgorithmFamily,
     agent: &str,
 ) -> Option<ResolvedClass<'a>> {
-    if !minetrace_intel::miner_software(agent)?.gpu_only {
-        return None;
-    }
     let fname = family_name(family);
     let default = cfg.power.default_class.get(fname)?;
-    let class = hardware_class(cfg, &format!("{fname}-gpu")).ok()?;
+    let class = match minetrace_intel::miner_software(agent) {
+        Some(sw) if sw.gpu_only => hardware_class(cfg, &format!("{fname}-gpu")).ok()?,
+        Some(_) => return None,
+        None => {
+            let class = hardware_class(cfg, crate::asic::class_for_model(agent)?).ok()?;
+            if crate::family::parse_family(&class.class.family) != Some(family) {
+                return None;
+            }
+            class
+        }
+    };
     (class.name != default.as_str()).then_some(class)
 }
 

@@ -43,7 +43,7 @@ pub fn for_case(
                 let family = f.evidence.algorithm_family;
                 match family
                     .zip(f.evidence.agent.as_deref())
-                    .and_then(|(fam, agent)| power::class_for_software(cfg, fam, agent))
+                    .and_then(|(fam, agent)| power::class_for_agent(cfg, fam, agent))
                 {
                     Some(class) => classes.insert(key.clone(), class.name.to_string()),
                     None => classes.remove(&key),
