@@ -80,11 +80,6 @@ pub struct MinerSoftware {
     pub gpu_only: bool,
 }
 
-/// The miner software an agent string names (see [`Intel::miner_agent`]).
-pub fn miner_software(agent: &str) -> Option<MinerSoftware> {
-    parse_miner_agent(agent)
-}
-
 #[derive(Debug, Clone, Default)]
 struct DomainInfo {
     pool: Option<String>,
@@ -279,7 +274,7 @@ impl Intel {
     /// The miner software an agent string names, judged by its product token (the text before
     /// the first `/`, space or version suffix), never by a substring.
     pub fn miner_agent(&self, agent: &str) -> Option<MinerSoftware> {
-        parse_miner_agent(agent)
+        miner_software(agent)
     }
 
     /// A weak hint: the port is one pools commonly listen on. Never enough on its own.
@@ -522,7 +517,9 @@ fn clean_version(s: &str) -> Option<String> {
 }
 
 /// Parses `Product/1.2 (...)`, `Product 1.2`, `Product-1.2`, `Product-v1.2` and bare `Product`.
-fn parse_miner_agent(agent: &str) -> Option<MinerSoftware> {
+/// The miner software an agent string names, judged by its product token (needs no indicator
+/// set: [`Intel::miner_agent`] is the same).
+pub fn miner_software(agent: &str) -> Option<MinerSoftware> {
     let agent = agent.trim();
     let mut tokens = agent.split_whitespace();
     let first = tokens.next()?;
