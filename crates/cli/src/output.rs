@@ -244,7 +244,7 @@ pub fn write_summary(
     writeln!(out, "\nMining hosts")?;
     writeln!(
         out,
-        "{:<40} {:<6} {:>9} {:>5} {:<16} {:>9} {:>8} {:<30} wallets",
+        "{:<40} {:<6} {:>9} {:>5} {:<16} {:>9} {:>8} {:<30} wallets / accounts",
         "host", "coins", "rigs", "conns", "hashrate", "power", "kWh/day", "pools"
     )?;
     for (h, e) in hosts.iter().zip(&energy) {
@@ -280,11 +280,22 @@ pub fn write_summary(
             power,
             kwh,
             cell(&h.pools.join(","), 30),
-            cell(&h.wallets.join(","), 60)
+            cell(&wallets_and_accounts(h), 60)
         )?;
     }
     if let Some(line) = crate::estimates::total_line(&cfg, &energy) {
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The table's last column: payout addresses, then pool accounts marked as such (an account
+/// name such as `Bitcoin` is no address).
+fn wallets_and_accounts(h: &minetrace_detect::summary::MiningHost) -> String {
+    h.wallets
+        .iter()
+        .cloned()
+        .chain(h.accounts.iter().map(|a| format!("{a} (account)")))
+        .collect::<Vec<_>>()
+        .join(",")
 }

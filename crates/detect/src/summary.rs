@@ -20,7 +20,11 @@ pub struct MiningHost {
     pub client_ip: IpAddr,
     /// Pool host names, or `ip:port` where no name is known.
     pub pools: Vec<String>,
+    /// Payout addresses (format-validated).
     pub wallets: Vec<String>,
+    /// Pool logins that are no payout address: account names and e-mails (an account names
+    /// someone only at its pool).
+    pub accounts: Vec<String>,
     pub coins: Vec<String>,
     pub dialects: Vec<Dialect>,
     pub agents: Vec<String>,
@@ -56,6 +60,7 @@ pub struct MiningHost {
 struct Acc {
     pools: BTreeSet<String>,
     wallets: BTreeSet<String>,
+    accounts: BTreeSet<String>,
     coins: BTreeSet<String>,
     dialects: BTreeSet<Dialect>,
     agents: BTreeSet<String>,
@@ -106,7 +111,11 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
             _ => {}
         }
         if let Some(w) = &e.wallet {
-            put(&mut a.wallets, &w.address);
+            if matches!(w.format.as_str(), "account" | "email") {
+                put(&mut a.accounts, &w.address);
+            } else {
+                put(&mut a.wallets, &w.address);
+            }
         }
         if let Some(c) = &e.coin {
             put(&mut a.coins, c);
@@ -170,6 +179,7 @@ pub fn summarize(findings: &[Finding]) -> Vec<MiningHost> {
                 client_ip: ip,
                 pools: a.pools.into_iter().collect(),
                 wallets: a.wallets.into_iter().collect(),
+                accounts: a.accounts.into_iter().collect(),
                 coins: a.coins.into_iter().collect(),
                 dialects: a.dialects.into_iter().collect(),
                 agents: a.agents.into_iter().collect(),
@@ -458,6 +468,21 @@ mod tests {
     }
 
     /// A CPU miner and a GPU miner behind one address: two figures, no sum.
+    #[test]
+    fn pool_accounts_are_not_listed_as_wallets() {
+        let mut account = finding("10.0.0.5:4000", "198.51.100.1:3333", None, None, 100);
+        account.evidence.wallet = Some(Wallet {
+            address: "Bitcoin".into(),
+            coin: None,
+            format: "account".into(),
+            checksum_ok: false,
+        });
+        let paid = finding("10.0.0.5:4001", "198.51.100.1:3333", None, None, 200);
+        let hosts = summarize(&[account, paid]);
+        assert_eq!(hosts[0].wallets, vec!["4ABC".to_string()]);
+        assert_eq!(hosts[0].accounts, vec!["Bitcoin".to_string()]);
+    }
+
     #[test]
     fn hashrates_of_different_algorithms_are_not_added() {
         let mut cpu = finding("10.0.0.5:4000", "198.51.100.1:3333", None, Some(900.0), 1);

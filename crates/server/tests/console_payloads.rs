@@ -56,6 +56,7 @@ fn attacker_strings_are_text_on_every_page() {
     net.evidence.rig_id = Some(evil("rig"));
     net.evidence.pool_host = Some(evil("pool"));
     net.assign_id();
+    let net_wallet = net.evidence.wallet.clone();
     client.submit(&[net]).unwrap();
 
     // The host name travels in a host finding and a heartbeat: the server either refuses it or
@@ -67,6 +68,9 @@ fn attacker_strings_are_text_on_every_page() {
         p.user = Some(evil("user"));
         p.exe = Some(format!("/tmp/{}", evil("exe")));
     }
+    // The miner's command line names the same wallet (a payout address would be preferred
+    // over the string the network finding carries, and the page would not show it).
+    host.evidence.wallet = net_wallet.clone();
     host.assign_id();
     let host_accepted = client.submit(&[host]).is_ok();
     // Correlated before the heartbeat names the host's address: the host finding opens a case of

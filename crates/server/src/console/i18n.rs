@@ -166,7 +166,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("read_only", "只读", "read-only"),
     ("recurrence", "复发次数", "Recurrences"),
-    ("campaign", "团伙（同一钱包）", "Campaign (same wallet)"),
+    (
+        "campaign",
+        "团伙（同一钱包或同一矿池账户）",
+        "Campaign (same wallet or pool account)",
+    ),
     ("language", "English", "中文"),
     ("tasks", "自查任务", "Self-inspection"),
     ("task_title", "任务", "Task"),

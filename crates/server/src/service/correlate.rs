@@ -71,6 +71,60 @@ fn reported_since(since: Option<i64>) -> String {
     }
 }
 
+/// How surely a wallet string names one beneficiary: a payout address (2) wherever it is seen,
+/// an e-mail (1) as a person's login, a pool account name (0) only at its pool.
+fn wallet_strength(wallet: &str) -> u8 {
+    if minetrace_proto::address::classify_address(wallet).is_some() {
+        2
+    } else if minetrace_proto::address::is_email(wallet) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Logins that mining software and guides fill in when a pool wants no account (`x` is the
+/// customary Stratum password and user): on two machines they say nothing about one owner.
+const PLACEHOLDER_ACCOUNTS: &[&str] = &[
+    "x",
+    "worker",
+    "worker1",
+    "user",
+    "username",
+    "login",
+    "test",
+    "admin",
+    "default",
+    "anonymous",
+    "anon",
+    "miner",
+    "guest",
+    "root",
+    "bitcoin",
+    "litecoin",
+    "monero",
+    "ethereum",
+];
+
+/// The name of the campaign a case's wallet puts it in, when it has one: cases on different
+/// machines with one key are one campaign, and the campaign's machine count enters the legal
+/// band (20 machines: 情节严重). A payout address or an e-mail is its own key. A pool account
+/// name is one only at its pool (`name @ pool`: "Bitcoin" at two unrelated pools are two
+/// people), and a placeholder login is none.
+fn campaign_key(wallet: &str, pool: Option<&str>) -> Option<String> {
+    if wallet_strength(wallet) > 0 {
+        return Some(wallet.to_string());
+    }
+    let placeholder = wallet.chars().count() < 3
+        || PLACEHOLDER_ACCOUNTS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(wallet));
+    match pool {
+        Some(pool) if !placeholder && !pool.is_empty() => Some(format!("{wallet} @ {pool}")),
+        _ => None,
+    }
+}
+
 fn account_of(p: &minetrace_core::ProcessEvidence) -> Option<String> {
     p.login_user
         .clone()
@@ -321,7 +375,14 @@ impl<'a> Correlator<'a> {
             }
             let ev = &f.evidence;
             if let Some(w) = &ev.wallet {
-                case.wallet = Some(w.address.clone());
+                // A pool account name never replaces a payout address the case already has.
+                let stronger = case
+                    .wallet
+                    .as_deref()
+                    .is_none_or(|had| wallet_strength(&w.address) >= wallet_strength(had));
+                if stronger {
+                    case.wallet = Some(w.address.clone());
+                }
                 if w.coin.is_some() {
                     case.coin = w.coin.clone();
                 }
@@ -343,8 +404,12 @@ impl<'a> Correlator<'a> {
                 }
             }
         }
-        if let Some(w) = &case.wallet {
-            case.campaign_id = Some(self.store.campaign_for_wallet(w)?);
+        if let Some(key) = case
+            .wallet
+            .as_deref()
+            .and_then(|w| campaign_key(w, case.pool.as_deref()))
+        {
+            case.campaign_id = Some(self.store.campaign_for_wallet(&key)?);
         }
         self.classify(&mut case, findings)?;
         let ids: Vec<String> = findings.iter().map(|sf| sf.finding.id.clone()).collect();
@@ -673,5 +738,51 @@ impl<'a> Correlator<'a> {
             (Timestamp(case.first_seen), Timestamp(case.last_seen)),
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const XMR: &str = "4AdUndXHHZ6cfufTMvppY6JwXNouMBzSkbLYfpAV5Usx3skxNgYeYTRj5UzqtReoS44qo9mtmXCqY45DJ852K5Jv2684Rge";
+
+    #[test]
+    fn a_payout_address_or_email_is_a_campaign_anywhere() {
+        assert_eq!(campaign_key(XMR, None).as_deref(), Some(XMR));
+        assert_eq!(
+            campaign_key(XMR, Some("pool.example")).as_deref(),
+            Some(XMR)
+        );
+        assert_eq!(
+            campaign_key("li.wei@mail.example", None).as_deref(),
+            Some("li.wei@mail.example")
+        );
+    }
+
+    #[test]
+    fn a_pool_account_is_a_campaign_only_at_its_pool() {
+        assert_eq!(
+            campaign_key("broatcast", Some("us1.bitminter.com")).as_deref(),
+            Some("broatcast @ us1.bitminter.com")
+        );
+        assert_eq!(campaign_key("broatcast", None), None);
+        assert_ne!(
+            campaign_key("broatcast", Some("us1.bitminter.com")),
+            campaign_key("broatcast", Some("203.0.113.9:3333"))
+        );
+    }
+
+    #[test]
+    fn placeholder_logins_are_no_campaign() {
+        for login in ["x", "X", "worker1", "Bitcoin", "ab", "admin"] {
+            assert_eq!(campaign_key(login, Some("pool.example")), None, "{login}");
+        }
+    }
+
+    #[test]
+    fn an_account_never_replaces_an_address() {
+        assert!(wallet_strength(XMR) > wallet_strength("li.wei@mail.example"));
+        assert!(wallet_strength("li.wei@mail.example") > wallet_strength("broatcast"));
     }
 }

@@ -1,6 +1,6 @@
 //! Per-case estimates from the findings' hashrate figures, through crates/estimate.
 
-use minetrace_core::{AlgorithmFamily, FindingKind, Timestamp};
+use minetrace_core::{AlgorithmFamily, Endpoint, FindingKind, Timestamp};
 use minetrace_estimate::{energy, family, legal, power, EstimateConfig, Figure};
 use minetrace_store::StoredFinding;
 use std::collections::BTreeMap;
@@ -24,11 +24,19 @@ pub fn for_case(
     seen: (Timestamp, Timestamp),
 ) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
-        serde_json::from_value(previous["sessions"].clone()).unwrap_or_default();
+        serde_json::from_value::<BTreeMap<_, _>>(previous["sessions"].clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (readable_session_key(k), v))
+            .collect();
     // The hardware class of sessions whose miner software says it (GPU-only miners of a family
     // whose default class is an ASIC); the others go on their family's default.
     let mut classes: BTreeMap<String, String> =
-        serde_json::from_value(previous["session_classes"].clone()).unwrap_or_default();
+        serde_json::from_value::<BTreeMap<_, _>>(previous["session_classes"].clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (readable_session_key(k), v))
+            .collect();
     for sf in findings {
         let f = &sf.finding;
         if f.kind != FindingKind::Network {
@@ -36,7 +44,7 @@ pub fn for_case(
         }
         if let Some(h) = &f.evidence.hashrate {
             if h.hashes_per_second.is_finite() && h.hashes_per_second >= 0.0 {
-                let key = format!("{:?}-{:?}", f.client, f.server);
+                let key = session_key(f.client.as_ref(), f.server.as_ref());
                 if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(&key) {
                     continue;
                 }
@@ -157,12 +165,70 @@ fn electricity(
     )
 }
 
+/// A session's key in the case estimate: `client -> server`, as the API shows it.
+fn session_key(client: Option<&Endpoint>, server: Option<&Endpoint>) -> String {
+    let side = |e: Option<&Endpoint>| e.map_or_else(|| "?".to_string(), Endpoint::to_string);
+    format!("{} -> {}", side(client), side(server))
+}
+
+/// Estimates stored before 8 Dec 2026 keyed sessions by the endpoints' debug form
+/// (`Some(Endpoint { ip: 10.0.0.5, port: 40000 })-Some(...)`); read into today's key, the
+/// same session seen again replaces its figure instead of adding a second one.
+fn readable_session_key(key: String) -> String {
+    fn endpoint(side: &str) -> Option<Option<Endpoint>> {
+        if side == "None" {
+            return Some(None);
+        }
+        let inner = side
+            .strip_prefix("Some(Endpoint { ip: ")?
+            .strip_suffix(" })")?;
+        let (ip, port) = inner.split_once(", port: ")?;
+        Some(Some(Endpoint {
+            ip: ip.parse().ok()?,
+            port: port.parse().ok()?,
+        }))
+    }
+    let Some((client, server)) = key
+        .split_once(")-")
+        .map(|(c, s)| (format!("{c})"), s))
+        .or_else(|| key.strip_prefix("None-").map(|s| ("None".to_string(), s)))
+    else {
+        return key;
+    };
+    match (endpoint(&client), endpoint(server)) {
+        (Some(c), Some(s)) => session_key(c.as_ref(), s.as_ref()),
+        _ => key,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A day of findings.
     const SEEN: (Timestamp, Timestamp) = (Timestamp(0), Timestamp(86_400_000_000));
+
+    #[test]
+    fn sessions_are_keyed_by_their_endpoints_and_old_keys_read_into_the_same_form() {
+        let client: Endpoint = "10.0.0.5:40000"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into();
+        let server: Endpoint = "[2001:db8::9]:3333"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into();
+        let key = session_key(Some(&client), Some(&server));
+        assert_eq!(key, "10.0.0.5:40000 -> [2001:db8::9]:3333");
+        assert_eq!(session_key(None, Some(&server)), "? -> [2001:db8::9]:3333");
+        let old = format!("{:?}-{:?}", Some(&client), Some(&server));
+        assert_eq!(readable_session_key(old), key);
+        let old = format!("{:?}-{:?}", None::<Endpoint>, Some(&server));
+        assert_eq!(readable_session_key(old), "? -> [2001:db8::9]:3333");
+        let old = format!("{:?}-{:?}", Some(&client), None::<Endpoint>);
+        assert_eq!(readable_session_key(old), "10.0.0.5:40000 -> ?");
+        assert_eq!(readable_session_key(key.clone()), key);
+    }
 
     fn previous(sessions: &[(&str, f64, AlgorithmFamily)]) -> serde_json::Value {
         let map: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> = sessions

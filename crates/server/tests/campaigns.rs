@@ -1,0 +1,114 @@
+//! Campaigns tie cases on different machines together by what they pay to, and a campaign's
+//! machine count enters the legal band (20 machines: 情节严重). A payout address does that
+//! anywhere; a pool account name only at its pool; a placeholder login (`x`, `worker1`) never.
+
+mod common;
+use common::*;
+use minetrace_core::{Finding, Wallet};
+use minetrace_store::Role;
+
+/// A mining session of `client` at `pool` logged in as `login`.
+fn session(client: &str, pool: &str, login: &str, format: &str) -> Finding {
+    let mut f = network_finding(client, T0);
+    f.evidence.pool_host = Some(pool.into());
+    f.evidence.wallet = Some(Wallet {
+        address: login.into(),
+        coin: None,
+        format: format.into(),
+        checksum_ok: false,
+    });
+    f.assign_id();
+    f
+}
+
+fn cases(url: &str, admin: &str) -> Vec<serde_json::Value> {
+    let (status, body) = call(url, "GET", "/api/v1/cases", Some(admin), None, "");
+    assert_eq!(status, 200, "{body}");
+    json(&body)["cases"].as_array().unwrap().clone()
+}
+
+#[test]
+fn only_what_names_one_owner_makes_a_campaign() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+
+        // Twenty unrelated machines at twenty pools, each logged in as the customary `x` or
+        // under the same account name at its own pool.
+        let mut findings: Vec<Finding> = (0..20)
+            .map(|i| {
+                let login = if i % 2 == 0 { "x" } else { "Bitcoin" };
+                session(
+                    &format!("198.51.100.{}:40000", i + 1),
+                    &format!("pool{i}.example"),
+                    login,
+                    "account",
+                )
+            })
+            .collect();
+        // One account at one pool on two machines: one owner.
+        for last in [101, 102] {
+            findings.push(session(
+                &format!("198.51.100.{last}:40000"),
+                "us1.bitminter.com",
+                "broatcast",
+                "account",
+            ));
+        }
+        minetrace_client::submit_findings(&url, &sensor, &findings).unwrap();
+        s.settle();
+
+        let all = cases(&url, &admin);
+        assert_eq!(all.len(), 22, "{n}");
+        let of = |ip: &str| {
+            all.iter()
+                .find(|c| c["activity_key"] == format!("ip:{ip}"))
+                .unwrap_or_else(|| panic!("{n}: no case for {ip}: {}", all[0]))
+                .clone()
+        };
+        for i in 1..=20 {
+            let c = of(&format!("198.51.100.{i}"));
+            assert!(c["campaign_id"].is_null(), "{n}: {c}");
+            assert!(!c["flags"].to_string().contains("machines"), "{n}: {c}");
+            assert_ne!(c["estimate"]["legal"]["band"], "serious", "{n}: {c}");
+        }
+        let (a, b) = (of("198.51.100.101"), of("198.51.100.102"));
+        assert!(a["campaign_id"].is_i64(), "{n}: {a}");
+        assert_eq!(a["campaign_id"], b["campaign_id"], "{n}");
+        assert!(b["flags"].to_string().contains("2 machines"), "{n}: {b}");
+        let (_, body) = call(&url, "GET", "/api/v1/campaigns", Some(&admin), None, "");
+        let campaigns = json(&body)["campaigns"].as_array().unwrap().clone();
+        assert_eq!(campaigns.len(), 1, "{n}: {body}");
+        assert_eq!(
+            campaigns[0]["wallet"], "broatcast @ us1.bitminter.com",
+            "{n}"
+        );
+        assert_eq!(campaigns[0]["hosts"], 2, "{n}");
+    }
+}
+
+#[test]
+fn an_account_login_does_not_hide_the_payout_address_of_the_same_case() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+        let paid = network_finding("198.51.100.7:40000", T0);
+        let mut later = session("198.51.100.7:40001", "pool.example", "rig7", "account");
+        later.first_seen.0 += 120_000_000;
+        later.last_seen.0 += 120_000_000;
+        later.assign_id();
+        minetrace_client::submit_findings(&url, &sensor, &[paid]).unwrap();
+        s.settle();
+        minetrace_client::submit_findings(&url, &sensor, &[later]).unwrap();
+        s.settle();
+        let all = cases(&url, &admin);
+        assert_eq!(all.len(), 1, "{n}");
+        assert_eq!(all[0]["wallet"], WALLET, "{n}: {}", all[0]);
+    }
+}
