@@ -112,3 +112,46 @@ fn an_account_login_does_not_hide_the_payout_address_of_the_same_case() {
         assert_eq!(all[0]["wallet"], WALLET, "{n}: {}", all[0]);
     }
 }
+
+#[test]
+fn machines_of_one_wallet_in_one_batch_are_all_counted() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let url = s.url();
+        let store = s.state.store.clone();
+        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+        // A mirror port sees a trojan's twenty victims paying one address, in one capture.
+        let findings: Vec<Finding> = (1..=20)
+            .map(|i| network_finding(&format!("198.51.100.{i}:40000"), T0))
+            .collect();
+        minetrace_client::submit_findings(&url, &sensor, &findings).unwrap();
+        s.settle();
+        let all = cases(&url, &admin);
+        assert_eq!(all.len(), 20, "{n}");
+        let most = all
+            .iter()
+            .filter_map(|c| c["estimate"]["machines"].as_i64())
+            .max();
+        assert_eq!(most, Some(20), "{n}");
+        assert!(
+            all.iter()
+                .any(|c| c["flags"].to_string().contains("20 machines")
+                    && c["estimate"]["legal"]["band"] == "serious"),
+            "{n}: twenty machines are 情节严重"
+        );
+        // One more machine later: counted with the twenty the store now holds.
+        minetrace_client::submit_findings(
+            &url,
+            &sensor,
+            &[network_finding("198.51.100.21:40000", T0 + 60_000_000)],
+        )
+        .unwrap();
+        s.settle();
+        let late = cases(&url, &admin)
+            .into_iter()
+            .find(|c| c["activity_key"] == "ip:198.51.100.21")
+            .unwrap();
+        assert_eq!(late["estimate"]["machines"], 21, "{n}: {late}");
+    }
+}

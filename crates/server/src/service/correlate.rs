@@ -57,7 +57,12 @@ pub struct Correlator<'a> {
     ranges: Vec<(Cidr, i64, String)>,
     projects: Vec<minetrace_store::Project>,
     units: Vec<minetrace_store::Unit>,
-    campaign_sizes: std::cell::RefCell<std::collections::HashMap<i64, i64>>,
+    /// Per campaign: the machines (activity keys) the store counts, read once per batch, and
+    /// the cases of this batch that join it (saved only when the batch ends, so the store
+    /// does not count them yet: twenty new machines of one wallet in one batch are twenty).
+    campaign_members: std::cell::RefCell<
+        std::collections::HashMap<i64, (i64, std::collections::HashSet<String>)>,
+    >,
 }
 
 /// How the registry knows a host's address: " (registry)", or the agent's tenure.
@@ -154,7 +159,7 @@ impl<'a> Correlator<'a> {
             ranges,
             projects: store.list_projects()?,
             units: store.list_units()?,
-            campaign_sizes: Default::default(),
+            campaign_members: Default::default(),
         })
     }
 
@@ -409,7 +414,15 @@ impl<'a> Correlator<'a> {
             .as_deref()
             .and_then(|w| campaign_key(w, case.pool.as_deref()))
         {
-            case.campaign_id = Some(self.store.campaign_for_wallet(&key)?);
+            let stored = case.id != 0 && case.campaign_id.is_some();
+            let id = self.store.campaign_for_wallet(&key)?;
+            // A case the store does not yet count in this campaign joins it with this batch.
+            if !(stored && case.campaign_id == Some(id)) {
+                self.campaign_member(id)?
+                    .1
+                    .insert(case.activity_key.clone());
+            }
+            case.campaign_id = Some(id);
         }
         self.classify(&mut case, findings)?;
         let ids: Vec<String> = findings.iter().map(|sf| sf.finding.id.clone()).collect();
@@ -576,6 +589,24 @@ impl<'a> Correlator<'a> {
         })
     }
 
+    /// A campaign's machines: those the store counts (read on first use in this batch) and
+    /// the cases that joined it in this batch.
+    fn campaign_member(
+        &self,
+        campaign: i64,
+    ) -> Result<std::cell::RefMut<'_, (i64, std::collections::HashSet<String>)>, ServiceError> {
+        if !self.campaign_members.borrow().contains_key(&campaign) {
+            let stored = self.store.campaign_hosts(campaign)?;
+            self.campaign_members
+                .borrow_mut()
+                .insert(campaign, (stored, Default::default()));
+        }
+        Ok(std::cell::RefMut::map(
+            self.campaign_members.borrow_mut(),
+            |m| m.entry(campaign).or_default(),
+        ))
+    }
+
     /// Computes facts, cross-checks, the proposed class with reasons and the estimates.
     /// `new_findings` are about to be linked to the case (not yet stored as linked).
     pub fn classify(
@@ -709,16 +740,10 @@ impl<'a> Correlator<'a> {
         }
         let mut machines = 1;
         if let Some(c) = case.campaign_id {
-            let cached = self.campaign_sizes.borrow().get(&c).copied();
-            let hosts = match cached {
-                Some(h) => h,
-                None => {
-                    let h = self.store.campaign_hosts(c)?.max(1);
-                    self.campaign_sizes.borrow_mut().insert(c, h);
-                    h
-                }
+            let with_self = {
+                let members = self.campaign_member(c)?;
+                (members.0 + members.1.len() as i64).max(1)
             };
-            let with_self = if case.id == 0 { hosts + 1 } else { hosts };
             machines = with_self;
             if with_self >= 2 {
                 let msg = format!("campaign: wallet seen on {with_self} machines");
