@@ -309,8 +309,22 @@ impl<'a> Correlator<'a> {
         }
         self.store.mark_correlated(&skipped)?;
         let mut changes = Vec::with_capacity(groups.len());
+        let mut linked = Vec::with_capacity(groups.len());
         for (key, (attr, findings)) in groups {
             changes.push(self.apply(&key, &attr, &findings)?);
+            linked.push(findings);
+        }
+        // A case that joined a campaign early in the batch counted only the machines before it:
+        // judged again with the whole batch's count (the estimate keeps its sessions by key,
+        // so the same findings again change nothing else).
+        for (change, findings) in changes.iter_mut().zip(&linked) {
+            let Some(campaign) = change.case.campaign_id else {
+                continue;
+            };
+            let machines = self.campaign_machines(campaign)?;
+            if change.case.estimate["machines"].as_i64() != Some(machines) {
+                self.classify(&mut change.case, findings)?;
+            }
         }
         // One transaction (one fsync) for the whole batch.
         let events = self.store.save_cases(&mut changes)?;
@@ -607,6 +621,12 @@ impl<'a> Correlator<'a> {
         ))
     }
 
+    /// How many machines a campaign has, with those that joined it in this batch.
+    fn campaign_machines(&self, campaign: i64) -> Result<i64, ServiceError> {
+        let members = self.campaign_member(campaign)?;
+        Ok((members.0 + members.1.len() as i64).max(1))
+    }
+
     /// Computes facts, cross-checks, the proposed class with reasons and the estimates.
     /// `new_findings` are about to be linked to the case (not yet stored as linked).
     pub fn classify(
@@ -740,10 +760,7 @@ impl<'a> Correlator<'a> {
         }
         let mut machines = 1;
         if let Some(c) = case.campaign_id {
-            let with_self = {
-                let members = self.campaign_member(c)?;
-                (members.0 + members.1.len() as i64).max(1)
-            };
+            let with_self = self.campaign_machines(c)?;
             machines = with_self;
             if with_self >= 2 {
                 let msg = format!("campaign: wallet seen on {with_self} machines");
