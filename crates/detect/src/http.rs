@@ -362,14 +362,6 @@ impl HttpFlow {
         e.shares_submitted = self.submitted;
         e.shares_accepted = self.accepted;
         e.shares_rejected = self.rejected;
-        e.algorithm_family = Some(if self.eth {
-            AlgorithmFamily::EthashProxy
-        } else {
-            AlgorithmFamily::Sha256d
-        });
-        if self.eth {
-            e.algorithm = Some("ethash".into());
-        }
         if let Some(user) = &self.basic_user {
             let parts = split_login(user);
             e.login = Some(user.clone());
@@ -379,6 +371,36 @@ impl HttpFlow {
                 e.wallet = Some(w);
             }
         }
+        // The pool's coin, when the server's X-Stratum redirect or the Host header the client
+        // asked for names a pool of one (the server's own word first).
+        if e.coin.is_none() {
+            e.coin = [
+                self.x_stratum.as_deref().and_then(url_host),
+                self.host.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter_map(|h| ctx.intel.match_domain(h))
+            .find_map(|m| (m.coins.len() == 1).then(|| m.coins[0].clone()));
+        }
+        // getwork served Bitcoin and Litecoin alike: SHA-256d only when nothing says Scrypt,
+        // and then said to be assumed (as the Stratum detector does).
+        let (family, assumed) = match (self.eth, e.coin.as_deref()) {
+            (true, _) => (AlgorithmFamily::EthashProxy, false),
+            (false, Some("LTC" | "DOGE")) => (AlgorithmFamily::Scrypt, false),
+            (false, Some("BTC" | "BCH")) => (AlgorithmFamily::Sha256d, false),
+            (false, _) => (AlgorithmFamily::Sha256d, true),
+        };
+        e.algorithm_family = Some(family);
+        e.algorithm = match family {
+            AlgorithmFamily::EthashProxy => Some("ethash".into()),
+            AlgorithmFamily::Scrypt => Some("scrypt".into()),
+            _ => None,
+        };
+        if assumed {
+            e.extra
+                .insert("algorithm_family_assumed".into(), Value::Bool(true));
+        }
         if let Some(x) = &self.x_stratum {
             e.extra.insert("x_stratum".into(), Value::String(x.clone()));
         }
@@ -387,6 +409,18 @@ impl HttpFlow {
         }
         Some(f)
     }
+}
+
+/// The host of a URL such as `stratum+tcp://litecoinpool.org:3333` (an X-Stratum redirect).
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// An HTTP start line, or a chunk so short it could be the beginning of one.

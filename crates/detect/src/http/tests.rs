@@ -131,6 +131,54 @@ fn cgminer_probe_answered_with_x_stratum_is_high() {
         Some("stratum+tcp://litecoinpool.org:3333")
     );
     assert!(f[0].confidence >= Confidence::Medium);
+    // The redirect names a Litecoin pool: Scrypt, not the SHA-256d of Bitcoin's getwork.
+    let e = &f[0].evidence;
+    assert_eq!(e.coin.as_deref(), Some("LTC"));
+    assert_eq!(e.algorithm_family, Some(AlgorithmFamily::Scrypt));
+    assert_eq!(e.algorithm.as_deref(), Some("scrypt"));
+    assert!(!e.extra.contains_key("algorithm_family_assumed"));
+}
+
+#[test]
+fn getwork_without_coin_evidence_says_sha256d_is_assumed() {
+    let body = r#"{"method": "getwork", "params": [], "id":0}"#;
+    let reply = r#"{"id":0,"result":{"data":"00000001","target":"ffff0000"},"error":null}"#;
+    let request = String::from_utf8(post("bfgminer/5.2.0", XME, body))
+        .unwrap()
+        .replace("us1.bitminter.com:3333", "203.0.113.7:8332");
+    let steps = vec![
+        (true, request.into_bytes()),
+        (
+            false,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
+                reply.len()
+            )
+            .into_bytes(),
+        ),
+    ];
+    let f = run(&steps, None);
+    let e = &f[0].evidence;
+    assert_eq!(e.coin, None);
+    assert_eq!(e.algorithm_family, Some(AlgorithmFamily::Sha256d));
+    assert_eq!(
+        e.extra.get("algorithm_family_assumed"),
+        Some(&Value::Bool(true))
+    );
+}
+
+#[test]
+fn x_stratum_urls_give_their_host() {
+    assert_eq!(
+        url_host("stratum+tcp://litecoinpool.org:3333"),
+        Some("litecoinpool.org")
+    );
+    assert_eq!(
+        url_host("stratum+tcp://u:p@pool.example/x"),
+        Some("pool.example")
+    );
+    assert_eq!(url_host("pool.example"), Some("pool.example"));
+    assert_eq!(url_host("stratum+tcp://:3333"), None);
 }
 
 #[test]
