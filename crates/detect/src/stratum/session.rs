@@ -683,9 +683,12 @@ impl Session {
         self.login_parts.as_ref()?.wallet.as_ref()
     }
 
+    /// `pool_host`: the name the session announced, else the one DNS answered for the pool's
+    /// address in the same capture.
     fn coin_and_family(
         &self,
         dialect: Dialect,
+        pool_host: Option<&str>,
         ctx: &Context,
     ) -> (Option<String>, AlgorithmFamily, bool) {
         let wallet_coin = self.wallet().and_then(|w| w.coin.clone());
@@ -705,9 +708,7 @@ impl Session {
             _ => None,
         }
         .map(str::to_string);
-        let pool_coin = self
-            .pool_host
-            .as_deref()
+        let pool_coin = pool_host
             .and_then(|h| ctx.intel.match_domain(h))
             .and_then(|m| (m.coins.len() == 1).then(|| m.coins[0].clone()));
         let coin = wallet_coin.or(algo_coin).or(dialect_coin).or(pool_coin);
@@ -775,7 +776,13 @@ impl Session {
             && pool_side.client_msgs <= pool_side.pool_msgs;
 
         let dialect = self.dialect();
-        let (coin, family, family_assumed) = self.coin_and_family(dialect, ctx);
+        let pool_host = self.pool_host.clone().or_else(|| {
+            ctx.dns
+                .lookup(&flow.sender(pool_dir).ip())
+                .map(|n| cut(&n.query))
+        });
+        let (coin, family, family_assumed) =
+            self.coin_and_family(dialect, pool_host.as_deref(), ctx);
         let wallet = self.wallet().cloned();
         let agent_sw = self.agent.as_deref().and_then(|a| ctx.intel.miner_agent(a));
 
@@ -919,11 +926,7 @@ impl Session {
 
         // Evidence.
         let e = &mut f.evidence;
-        e.pool_host = self.pool_host.clone().or_else(|| {
-            ctx.dns
-                .lookup(&flow.sender(pool_dir).ip())
-                .map(|n| cut(&n.query))
-        });
+        e.pool_host = pool_host;
         e.coin = coin;
         e.algorithm_family = Some(family);
         e.algorithm = self.algorithm.clone().or_else(|| {

@@ -48,8 +48,17 @@ fn p(secs: i64, s: &str) -> Step {
 /// Runs the detector the way the engine does: offer chunks to `open` until it accepts, then
 /// feed everything through `on_data`, then close.
 fn run_with(steps: &[Step], initiator_is_miner: bool, chunk: Option<usize>) -> Vec<Finding> {
+    run_in(ctx(), steps, initiator_is_miner, chunk)
+}
+
+/// [`run_with`] in a given context (one that learned DNS answers, say).
+fn run_in(
+    mut c: Context,
+    steps: &[Step],
+    initiator_is_miner: bool,
+    chunk: Option<usize>,
+) -> Vec<Finding> {
     let info = flow(initiator_is_miner);
-    let mut c = ctx();
     let det = StratumDetector::default();
     let mut state: Option<Box<dyn FlowDetector>> = None;
     for (from_miner, secs, bytes) in steps {
@@ -1042,4 +1051,39 @@ fn getwork_bodies_without_their_http_head_are_left_to_the_http_detector() {
         ),
     ];
     assert!(run(&steps).is_empty());
+}
+
+#[test]
+fn the_pool_name_dns_gave_for_its_address_names_the_coin() {
+    // An account login (no address) and no coin in the session: only the name the capture's
+    // DNS answered for the pool's address says Litecoin, hence Scrypt.
+    let steps: Vec<Step> = btc_session()
+        .into_iter()
+        .map(|(who, t, bytes)| {
+            let line = String::from_utf8(bytes).unwrap().replace(BTC, "Bigsky");
+            (who, t, line.into_bytes())
+        })
+        .collect();
+    let c = ctx();
+    c.dns.learn(
+        "203.0.113.7".parse().unwrap(),
+        crate::flow::LearnedName {
+            query: "us.litecoinpool.org".into(),
+            pool_domain: Some("litecoinpool.org".into()),
+            first_seen: Timestamp(T0 - 1_000_000),
+        },
+    );
+    let f = run_in(c, &steps, true, None);
+    let e = &f[0].evidence;
+    assert_eq!(e.pool_host.as_deref(), Some("us.litecoinpool.org"));
+    assert_eq!(e.coin.as_deref(), Some("LTC"));
+    assert_eq!(e.algorithm_family, Some(AlgorithmFamily::Scrypt));
+    assert!(!e.extra.contains_key("algorithm_family_assumed"));
+    // Without the answer: SHA-256d, said to be assumed.
+    let f = run(&steps);
+    assert_eq!(f[0].evidence.coin, None);
+    assert_eq!(
+        f[0].evidence.extra.get("algorithm_family_assumed"),
+        Some(&serde_json::Value::Bool(true))
+    );
 }
