@@ -3,6 +3,7 @@
 //! anywhere; a pool account name only at its pool; a placeholder login (`x`, `worker1`) never.
 
 mod common;
+mod session;
 use common::*;
 use minetrace_core::{Finding, Wallet};
 use minetrace_store::Role;
@@ -151,4 +152,57 @@ fn machines_of_one_wallet_in_one_batch_are_all_counted() {
             .unwrap();
         assert_eq!(late["estimate"]["machines"], 21, "{n}: {late}");
     }
+}
+
+#[test]
+fn a_priced_coin_gives_the_case_its_gains_and_they_reach_the_legal_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let estimate = dir.path().join("estimate.toml");
+    // A dated snapshot: 3 GH/s of network, 0.6 XMR per 2-minute block, 10,000 yuan per XMR.
+    std::fs::write(
+        &estimate,
+        "[coins.XMR]\nfamily = \"randomx\"\nnetwork_difficulty = 3.6e11\nblock_reward = 0.6\n\
+         block_time_s = 120\nprice = 10000.0\npool_fee = 0.0\nas_of = \"2026-12-01\"\n\
+         source = \"test snapshot\"\n",
+    )
+    .unwrap();
+    let mut options = minetrace_server::ServeOptions::new(dir.path());
+    options.estimate = Some(estimate);
+    let server = minetrace_server::spawn_background(options).unwrap();
+    let url = server.url();
+    let store = server.state.store.clone();
+    let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+    let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+    // 300 kH/s of XMR: 432 yuan a day, 38,880 in the 90 days assumed (especially serious),
+    // while its 6 kW cost about 8,200 yuan (below "serious" alone).
+    let mut f = network_finding("198.51.100.9:40000", T0);
+    f.evidence.hashrate.as_mut().unwrap().hashes_per_second = 3e5;
+    f.evidence.coin = Some("XMR".into());
+    f.assign_id();
+    minetrace_client::submit_findings(&url, &sensor, &[f]).unwrap();
+    server.settle();
+    let case = cases(&url, &admin).remove(0);
+    let gains = case["estimate"]["gains_total"]["value"].as_f64().unwrap();
+    assert!((gains - 38_880.0).abs() < 1.0, "{case}");
+    assert_eq!(case["estimate"]["legal"]["band"], "especially-serious");
+    // The case page and the report show them.
+    minetrace_server::console::create_user(
+        &store,
+        "reg",
+        minetrace_store::ConsoleRole::Regulator,
+        Some("*"),
+        None,
+        session::PW,
+    )
+    .unwrap();
+    let reg = session::Session::login(&url, "reg");
+    let (_, page) = reg.get(&format!("/console/cases/{}", case["id"]));
+    assert!(page.contains("id=\"gains\""), "{page}");
+    assert!(
+        page.contains("as of 2026-12-01"),
+        "the derivation is on the page"
+    );
+    let (_, csv) = reg.get("/console/report.csv");
+    let row = csv.lines().nth(1).unwrap();
+    assert!(row.ends_with(",\"38880.00\""), "{row}");
 }

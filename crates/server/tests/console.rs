@@ -452,11 +452,12 @@ fn tasks_unit_and_host_pages_and_reports() {
     let mut lines = csv.body.lines();
     let header = lines.next().unwrap();
     assert!(
-        header.ends_with(",confidential,electricity_cost,cost_days,cost_days_assumed"),
+        header.ends_with(",confidential,electricity_cost,cost_days,cost_days_assumed,gains"),
         "{header}"
     );
+    // No coin priced in the default configuration: the gains cell is empty.
     let row = lines.next().unwrap();
-    assert!(row.ends_with(",\"90.0\",\"true\""), "{row}");
+    assert!(row.ends_with(",\"90.0\",\"true\",\"\""), "{row}");
     let pdf = reg.get("/console/report.pdf?region=R1");
     if std::path::Path::new("/usr/bin/chromium").exists() {
         assert_eq!(pdf.status, 200);

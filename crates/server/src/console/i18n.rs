@@ -101,6 +101,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("power", "功率", "Power"),
     ("legal", "法律情节", "Legal band"),
     ("electricity_loss", "电费损失", "Electricity cost (loss)"),
+    (
+        "gains_estimated",
+        "预计违法所得（挖矿收益）",
+        "Estimated gains (mining revenue)",
+    ),
     ("days_observed", "天（实际观测）", "days (observed)"),
     (
         "days_assumed",

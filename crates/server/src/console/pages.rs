@@ -431,6 +431,15 @@ pub fn case_page(
                         }
                     }
                 }
+                @if let (Some(gains), Some(days)) = (c.estimate.get("gains_total").and_then(figure), c.estimate["energy"]["duration"]["days"].as_f64()) {
+                    tr {
+                        th { (t(lang, "gains_estimated")) }
+                        td #gains title=(c.estimate["gains_total"]["method"].as_str().unwrap_or("")) {
+                            (gains) " · " (format!("{days:.0}")) " "
+                            (t(lang, if c.estimate["energy"]["duration"]["assumed"] == true { "days_assumed" } else { "days_observed" }))
+                        }
+                    }
+                }
                 tr { th { (t(lang, "legal")) } td { (t(lang, &format!("band.{band}"))) } }
             }
             h2 { (t(lang, "timeline")) }
@@ -549,7 +558,7 @@ fn cell(s: &str) -> String {
 
 pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
     let mut out = String::from(
-        "id,status,class,proposed_class,region,unit,host,address,public_address,process,account,wallet,coin,pool,first_seen,last_seen,recurrence,kwh_per_day,legal_band,confidential,electricity_cost,cost_days,cost_days_assumed\n",
+        "id,status,class,proposed_class,region,unit,host,address,public_address,process,account,wallet,coin,pool,first_seen,last_seen,recurrence,kwh_per_day,legal_band,confidential,electricity_cost,cost_days,cost_days_assumed,gains\n",
     );
     for c in cases {
         let kwh = c
@@ -599,6 +608,11 @@ pub fn cases_csv(cases: &[&Case], scope: &Scope) -> String {
             energy["duration"]["assumed"]
                 .as_bool()
                 .map(|b| b.to_string())
+                .unwrap_or_default(),
+            // Over the same days as the cost; empty where no coin is priced.
+            c.estimate["gains_total"]["value"]
+                .as_f64()
+                .map(|x| format!("{x:.2}"))
                 .unwrap_or_default(),
         ];
         let row: Vec<String> = fields.iter().map(|f| cell(f)).collect();

@@ -778,6 +778,7 @@ impl<'a> Correlator<'a> {
             new_findings,
             machines,
             (Timestamp(case.first_seen), Timestamp(case.last_seen)),
+            case.coin.as_deref(),
         );
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Per-case estimates from the findings' hashrate figures, through crates/estimate.
 
 use minetrace_core::{AlgorithmFamily, Endpoint, FindingKind, Timestamp};
-use minetrace_estimate::{energy, family, legal, power, EstimateConfig, Figure};
+use minetrace_estimate::{energy, family, gains, legal, power, EstimateConfig, Figure};
 use minetrace_store::StoredFinding;
 use std::collections::BTreeMap;
 
@@ -13,7 +13,8 @@ type PricingKey<'a> = (&'a str, Option<&'a str>);
 
 /// Hashrate per algorithm family (sum over sessions of each session's latest figure), power,
 /// energy per day, the electricity cost over the case's duration (`seen`: its first and last
-/// findings) and the legal band for `machines` and that cost. Sessions carry over from
+/// findings), the expected gains when the configuration prices the case's `coin` (`[coins.X]`,
+/// dated), and the legal band for `machines`, those gains and that cost. Sessions carry over from
 /// `previous` (the case's last estimate), so only new findings are read. Every figure keeps its
 /// derivation.
 pub fn for_case(
@@ -22,6 +23,7 @@ pub fn for_case(
     findings: &[&StoredFinding],
     machines: i64,
     seen: (Timestamp, Timestamp),
+    coin: Option<&str>,
 ) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
         serde_json::from_value::<BTreeMap<_, _>>(previous["sessions"].clone())
@@ -101,11 +103,13 @@ pub fn for_case(
         }
     }
     let mut loss = None;
+    let mut duration = None;
     if let Some(p) = Figure::sum(&powers) {
         let kwh_day = energy::kwh_per_day(&p);
         match electricity(cfg, &kwh_day, seen) {
             Ok(impact) => {
                 loss = Some(impact.cost_total.value);
+                duration = Some(impact.duration.clone());
                 out["energy"] = serde_json::to_value(impact).unwrap_or_default();
             }
             Err(e) => notes.push(e.to_string()),
@@ -120,14 +124,33 @@ pub fn for_case(
     if !classes.is_empty() {
         out["session_classes"] = serde_json::to_value(&classes).unwrap_or_default();
     }
+    let gained = coin.and_then(|c| case_gains(cfg, c, &by_family, duration.as_ref()));
+    let mut gains = None;
+    let mut gains_reason = None;
+    match gained {
+        Some(Ok((per_day, total))) => {
+            gains = Some(total.value);
+            gains_reason =
+                Some("gains estimated from the hashrate and the configured coin parameters");
+            out["gains_per_day"] = serde_json::to_value(per_day).unwrap_or_default();
+            out["gains_total"] = serde_json::to_value(total).unwrap_or_default();
+        }
+        Some(Err(why)) => out["gains_note"] = why.into(),
+        None => {}
+    }
     let mut band = legal::assess(
         cfg,
         &legal::LegalInputs {
             machines: u64::try_from(machines).ok(),
-            gains: None,
+            gains,
             loss,
         },
     );
+    if let Some(why) = gains_reason {
+        band.reasons.push(why.to_string());
+    } else if let Some(why) = out["gains_note"].as_str() {
+        band.reasons.push(why.to_string());
+    }
     if let Some(duration) = out["energy"]["duration"]["method"].as_str() {
         band.reasons.push(format!(
             "loss estimated as the electricity cost over the duration ({duration})"
@@ -163,6 +186,45 @@ fn electricity(
         energy::co2_factor(cfg, None)?,
         energy::tariff(cfg, None)?,
     )
+}
+
+/// Expected gains of `coin` (per day, and over the case's duration) from the case's hashrate
+/// of that coin's algorithm; `None` without a hashrate or a duration, `Err` with the reason
+/// when the coin cannot be priced (no dated `[coins.X]` in the configuration: network figures
+/// change daily, so none is built in).
+fn case_gains(
+    cfg: &EstimateConfig,
+    coin: &str,
+    by_family: &BTreeMap<&'static str, f64>,
+    duration: Option<&energy::ActivityDuration>,
+) -> Option<Result<(Figure, Figure), String>> {
+    let duration = duration?;
+    let Ok((symbol, params)) = gains::coin(cfg, coin) else {
+        return Some(Err(format!(
+            "gains not estimated: the estimate configuration has no [coins.{coin}] (network \
+             difficulty, reward and price, dated)"
+        )));
+    };
+    let Some(fam) = family::parse_family(&params.family) else {
+        return Some(Err(format!(
+            "gains not estimated: [coins.{symbol}] names the unknown algorithm '{}'",
+            params.family
+        )));
+    };
+    let name = family::family_name(fam);
+    let hps = *by_family.get(name).filter(|h| **h > 0.0)?;
+    let sessions = format!("the case's {name} sessions");
+    let hashrate = Figure::estimated(hps, hps, hps, "H/s", sessions);
+    let per_day = match gains::gains_per_day(&hashrate, symbol, params) {
+        Ok(g) => g,
+        Err(e) => return Some(Err(format!("gains not estimated: {e}"))),
+    };
+    let total = per_day.scaled(
+        duration.days,
+        &cfg.electricity.currency,
+        &format!("x {:.1} days ({})", duration.days, duration.method),
+    );
+    Some(Ok((per_day, total)))
 }
 
 /// A session's key in the case estimate: `client -> server`, as the API shows it.
@@ -244,20 +306,72 @@ mod tests {
         let cfg = EstimateConfig::default();
         let xmr = ("a", 3_750.0, AlgorithmFamily::CryptoNote);
         let btc = ("b", 100e12, AlgorithmFamily::Sha256d);
-        let both = for_case(&cfg, &previous(&[xmr, btc]), &[], 2, SEEN);
+        let both = for_case(&cfg, &previous(&[xmr, btc]), &[], 2, SEEN, None);
         assert!(both.get("hashrate_hps").is_none(), "{both}");
         assert_eq!(both["hashrate_by_family"]["randomx"], 3_750.0);
         assert_eq!(both["hashrate_by_family"]["sha256d"], 100e12);
         let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
-        let alone = |s| watts(&for_case(&cfg, &previous(&[s]), &[], 1, SEEN));
+        let alone = |s| watts(&for_case(&cfg, &previous(&[s]), &[], 1, SEEN, None));
         let sum = alone(xmr) + alone(btc);
         assert!((watts(&both) / sum - 1.0).abs() < 1e-9, "{both}");
-        let one = for_case(&cfg, &previous(&[xmr, ("c", 1_250.0, xmr.2)]), &[], 2, SEEN);
+        let one = for_case(
+            &cfg,
+            &previous(&[xmr, ("c", 1_250.0, xmr.2)]),
+            &[],
+            2,
+            SEEN,
+            None,
+        );
         assert_eq!(one["hashrate_hps"], 5_000.0);
     }
 
     /// The electricity a case's miners drew over its duration (a start nobody saw assumed 3
     /// months before) is an economic loss, and reaches the legal band on its own.
+    #[test]
+    fn gains_of_a_configured_coin_enter_the_legal_band() {
+        let mut cfg = EstimateConfig::default();
+        cfg.coins.insert(
+            "XMR".into(),
+            minetrace_estimate::config::CoinParams {
+                family: "randomx".into(),
+                network_difficulty: Some(360e9),
+                network_hashrate: None,
+                block_reward: 0.6,
+                block_time_s: 120.0,
+                price: 10_000.0,
+                pool_fee: 0.0,
+                as_of: "2026-12-01".into(),
+                source: "test snapshot".into(),
+            },
+        );
+        // 300 kH/s of a 3 GH/s network: 0.0432 XMR a day, 432 yuan, 38,880 in the 90 days
+        // assumed: especially serious (>= 25,000), which its 6 kW of electricity (about 8,200
+        // yuan) does not reach.
+        let farm = previous(&[("a", 3e5, AlgorithmFamily::CryptoNote)]);
+        let priced = for_case(&cfg, &farm, &[], 1, SEEN, Some("XMR"));
+        let per_day = priced["gains_per_day"]["value"].as_f64().unwrap();
+        assert!((per_day - 432.0).abs() < 1e-6, "{priced}");
+        let total = priced["gains_total"]["value"].as_f64().unwrap();
+        assert!((total - 432.0 * 90.0).abs() < 1e-3, "{priced}");
+        assert!(priced["gains_total"]["method"]
+            .as_str()
+            .unwrap()
+            .contains("as of 2026-12-01"));
+        assert_eq!(priced["legal"]["band"], "especially-serious", "{priced}");
+        let reasons = priced["legal"]["reasons"].to_string();
+        assert!(reasons.contains("gains estimated"), "{reasons}");
+        assert!(!reasons.contains("loss 8"), "{reasons}");
+        // A coin the configuration does not price: no gains, and the band says why.
+        let unpriced = for_case(&cfg, &farm, &[], 1, SEEN, Some("BTC"));
+        assert!(unpriced.get("gains_total").is_none());
+        assert!(unpriced["legal"]["reasons"]
+            .to_string()
+            .contains("no [coins.BTC]"));
+        // No coin: as before.
+        let unknown = for_case(&cfg, &farm, &[], 1, SEEN, None);
+        assert!(unknown.get("gains_total").is_none() && unknown.get("gains_note").is_none());
+    }
+
     #[test]
     fn the_electricity_cost_is_a_loss_for_the_legal_band() {
         let cfg = EstimateConfig::default();
@@ -267,6 +381,7 @@ mod tests {
             &[],
             1,
             SEEN,
+            None,
         );
         assert_eq!(cpu["energy"]["duration"]["days"], 90.0, "{cpu}");
         assert_eq!(cpu["energy"]["duration"]["assumed"], true);
@@ -283,13 +398,14 @@ mod tests {
             &[],
             1,
             SEEN,
+            None,
         );
         assert_eq!(asic["legal"]["band"], "serious", "{asic}");
         let reasons = asic["legal"]["reasons"].to_string();
         assert!(reasons.contains("electricity cost"), "{reasons}");
         // Findings over more than the assumption: the observed span.
         let long = (Timestamp(0), Timestamp(200 * 86_400_000_000));
-        let seen = for_case(&cfg, &asic, &[], 1, long);
+        let seen = for_case(&cfg, &asic, &[], 1, long, None);
         assert_eq!(seen["energy"]["duration"]["days"], 200.0);
         assert_eq!(seen["energy"]["duration"]["assumed"], false);
     }
@@ -322,14 +438,14 @@ mod tests {
             case_id: Some(1),
         };
         let watts = |v: &serde_json::Value| v["power_w"]["value"].as_f64().unwrap();
-        let first = for_case(&cfg, &serde_json::Value::Null, &[&stored], 1, SEEN);
+        let first = for_case(&cfg, &serde_json::Value::Null, &[&stored], 1, SEEN, None);
         assert!((watts(&first) - 236.25).abs() < 1e-9, "{first}");
-        let later = for_case(&cfg, &first, &[], 1, SEEN);
+        let later = for_case(&cfg, &first, &[], 1, SEEN, None);
         assert!((watts(&later) - 236.25).abs() < 1e-9, "{later}");
         // Without the software's word: the family's ASIC.
         let mut asic = stored.clone();
         asic.finding.evidence.agent = None;
-        let plain = for_case(&cfg, &first, &[&asic], 1, SEEN);
+        let plain = for_case(&cfg, &first, &[&asic], 1, SEEN, None);
         assert!((watts(&plain) - 2.3625).abs() < 1e-9, "{plain}");
     }
 }
