@@ -78,11 +78,14 @@ pub enum AlertsError {
     Config { path: String, message: String },
 }
 
-fn band_rank(b: &str) -> u8 {
+/// A band as the estimate writes it (`none`, `serious`, `especially-serious`); configuration
+/// may also spell the last `especially_serious`.
+fn band_rank(b: &str) -> Option<u8> {
     match b {
-        "especially_serious" => 2,
-        "serious" => 1,
-        _ => 0,
+        "especially-serious" | "especially_serious" => Some(2),
+        "serious" => Some(1),
+        "none" => Some(0),
+        _ => None,
     }
 }
 
@@ -117,9 +120,9 @@ impl AlertsConfig {
                 }
             }
             if let Some(b) = &s.min_band {
-                if !["none", "serious", "especially_serious"].contains(&b.as_str()) {
+                if band_rank(b).is_none() {
                     return Err(err(format!(
-                        "sink {i}: min_band {b:?} is not none, serious or especially_serious"
+                        "sink {i}: min_band {b:?} is not none, serious or especially-serious"
                     )));
                 }
             }
@@ -183,9 +186,9 @@ impl Alert {
 
     fn severity(&self) -> u8 {
         // CEF 0-10; syslog severity is derived from it.
-        match (self.legal_band.as_str(), self.class.as_str()) {
-            ("especially_serious", _) => 10,
-            ("serious", _) => 8,
+        match (band_rank(&self.legal_band), self.class.as_str()) {
+            (Some(2), _) => 10,
+            (Some(1), _) => 8,
             (_, "active") | (_, "passive") => 7,
             (_, "false-positive") | (_, "research") => 3,
             _ => 5,
@@ -376,7 +379,7 @@ impl Alerter {
                 continue;
             }
             if let Some(min) = &s.min_band {
-                if band_rank(&alert.legal_band) < band_rank(min) {
+                if band_rank(&alert.legal_band).unwrap_or(0) < band_rank(min).unwrap_or(0) {
                     continue;
                 }
             }
@@ -538,6 +541,69 @@ mod tests {
         alerter.case_changed(&case);
         let n = sock.recv(&mut buf).unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).contains("case-recurred"));
+    }
+
+    /// The band exactly as the estimate writes it.
+    fn band(b: minetrace_estimate::legal::LegalBand) -> String {
+        serde_json::to_value(b)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_gravest_band_is_the_loudest_and_passes_every_band_filter() {
+        use minetrace_estimate::legal::LegalBand;
+        let mut a = alert();
+        a.legal_band = band(LegalBand::EspeciallySerious);
+        assert_eq!(a.severity(), 10, "{}", a.legal_band);
+        assert!(cef(&a).contains("|Cryptocurrency mining case|10|"));
+        a.legal_band = band(LegalBand::Serious);
+        assert_eq!(a.severity(), 8);
+
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        for spelling in ["especially-serious", "especially_serious"] {
+            let cfg = format!(
+                "[[sink]]\nkind = \"cef\"\naddress = \"{}\"\nmin_band = \"{spelling}\"\n",
+                sock.local_addr().unwrap()
+            );
+            assert!(AlertsConfig::parse(&cfg, "t").is_ok(), "{spelling}");
+        }
+        let cfg = AlertsConfig::parse(
+            &format!(
+                "[[sink]]\nkind = \"cef\"\naddress = \"{}\"\nmin_band = \"serious\"\n",
+                sock.local_addr().unwrap()
+            ),
+            "t",
+        )
+        .unwrap();
+        let alerter = Alerter::start(cfg);
+        let case = |id: i64, legal: LegalBand| -> Case {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "activity_key": format!("ip:10.1.0.{id}"), "status": "detected",
+                "class": null, "proposed_class": "passive", "reasons": [], "unit_id": null,
+                "unit_name": "Unit A", "host_id": null, "host_name": null,
+                "client_ip": format!("10.1.0.{id}"), "public_ip": null, "mac": null,
+                "process": null, "account": null, "wallet": null, "coin": null, "pool": null,
+                "campaign_id": null, "recurrence": 0, "flags": [],
+                "estimate": {"legal": {"band": band(legal)}},
+                "opened_at": 0, "updated_at": 0, "closed_at": null, "first_seen": 0,
+                "last_seen": 0, "findings_count": 1, "network_findings": 1, "host_findings": 0,
+                "assignee": null, "confidential": false
+            }))
+            .unwrap()
+        };
+        let mut buf = [0u8; 4096];
+        alerter.case_changed(&case(1, LegalBand::None));
+        assert!(sock.recv(&mut buf).is_err(), "below the sink's band");
+        alerter.case_changed(&case(2, LegalBand::EspeciallySerious));
+        let n = sock
+            .recv(&mut buf)
+            .expect("an especially serious case alerts");
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("|10|"));
     }
 
     #[test]

@@ -221,7 +221,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("band.none", "未达情节严重", "Below the serious threshold"),
     ("band.serious", "情节严重", "Serious"),
     (
-        "band.especially_serious",
+        "band.especially-serious",
         "情节特别严重",
         "Especially serious",
     ),
@@ -289,6 +289,20 @@ mod tests {
             .all(|(_, zh, en)| !zh.is_empty() && !en.is_empty()));
         assert_eq!(t(Lang::Zh, "class.active"), "主动挖矿");
         assert_eq!(t(Lang::En, "band.serious"), "Serious");
+        // Every band the estimate can write has its words.
+        use minetrace_estimate::legal::LegalBand;
+        for b in [
+            LegalBand::None,
+            LegalBand::Serious,
+            LegalBand::EspeciallySerious,
+        ] {
+            let key = format!(
+                "band.{}",
+                serde_json::to_value(b).unwrap().as_str().unwrap()
+            );
+            assert_ne!(t(Lang::Zh, &key), key);
+        }
+        assert_eq!(t(Lang::Zh, "band.especially-serious"), "情节特别严重");
         assert_eq!(event_label(Lang::Zh, "case-opened"), "立案");
         assert_eq!(event_label(Lang::En, "something-new"), "something-new");
     }
