@@ -22,6 +22,14 @@ fn session(client: &str, pool: &str, login: &str, format: &str) -> Finding {
     f
 }
 
+/// A server's address with a regulator's and a sensor's token.
+fn enrol(s: &minetrace_server::BackgroundServer) -> (String, String, String) {
+    let store = &s.state.store;
+    let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+    let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+    (s.url(), admin, sensor)
+}
+
 fn cases(url: &str, admin: &str) -> Vec<serde_json::Value> {
     let (status, body) = call(url, "GET", "/api/v1/cases", Some(admin), None, "");
     assert_eq!(status, 200, "{body}");
@@ -32,10 +40,7 @@ fn cases(url: &str, admin: &str) -> Vec<serde_json::Value> {
 fn only_what_names_one_owner_makes_a_campaign() {
     for env in servers() {
         let (n, s) = (env.name, &env.server);
-        let url = s.url();
-        let store = s.state.store.clone();
-        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
-        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+        let (url, admin, sensor) = enrol(s);
 
         // Twenty unrelated machines at twenty pools, each logged in as the customary `x` or
         // under the same account name at its own pool.
@@ -95,10 +100,7 @@ fn only_what_names_one_owner_makes_a_campaign() {
 fn an_account_login_does_not_hide_the_payout_address_of_the_same_case() {
     for env in servers() {
         let (n, s) = (env.name, &env.server);
-        let url = s.url();
-        let store = s.state.store.clone();
-        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
-        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+        let (url, admin, sensor) = enrol(s);
         let paid = network_finding("198.51.100.7:40000", T0);
         let mut later = session("198.51.100.7:40001", "pool.example", "rig7", "account");
         later.first_seen.0 += 120_000_000;
@@ -118,10 +120,7 @@ fn an_account_login_does_not_hide_the_payout_address_of_the_same_case() {
 fn machines_of_one_wallet_in_one_batch_are_all_counted() {
     for env in servers() {
         let (n, s) = (env.name, &env.server);
-        let url = s.url();
-        let store = s.state.store.clone();
-        let admin = store.create_source("regulator", Role::Admin).unwrap().1;
-        let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
+        let (url, admin, sensor) = enrol(s);
         // A mirror port sees a trojan's twenty victims paying one address, in one capture.
         let findings: Vec<Finding> = (1..=20)
             .map(|i| network_finding(&format!("198.51.100.{i}:40000"), T0))
@@ -169,10 +168,8 @@ fn a_priced_coin_gives_the_case_its_gains_and_they_reach_the_legal_band() {
     let mut options = minetrace_server::ServeOptions::new(dir.path());
     options.estimate = Some(estimate);
     let server = minetrace_server::spawn_background(options).unwrap();
-    let url = server.url();
+    let (url, admin, sensor) = enrol(&server);
     let store = server.state.store.clone();
-    let admin = store.create_source("regulator", Role::Admin).unwrap().1;
-    let sensor = store.create_source("isp-sensor", Role::Sensor).unwrap().1;
     // 300 kH/s of XMR: 432 yuan a day, 38,880 in the 90 days assumed (especially serious),
     // while its 6 kW cost about 8,200 yuan (below "serious" alone).
     let mut f = network_finding("198.51.100.9:40000", T0);

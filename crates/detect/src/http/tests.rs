@@ -58,6 +58,15 @@ fn run(steps: &[(bool, Vec<u8>)], chunk: Option<usize>) -> Vec<Finding> {
     state.map(|s| s.on_close(&info, &mut c)).unwrap_or_default()
 }
 
+/// A plain `200 OK` carrying `reply`.
+fn ok(reply: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
+        reply.len()
+    )
+    .into_bytes()
+}
+
 fn post(ua: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
         "POST / HTTP/1.1\r\nHost: us1.bitminter.com:3333\r\nAuthorization: Basic Qmlnc2t5OjEyMw==\r\nContent-type: application/json\r\n{extra_headers}Content-Length: {}\r\nUser-Agent: {ua}\r\n\r\n{body}",
@@ -146,17 +155,7 @@ fn getwork_without_coin_evidence_says_sha256d_is_assumed() {
     let request = String::from_utf8(post("bfgminer/5.2.0", XME, body))
         .unwrap()
         .replace("us1.bitminter.com:3333", "203.0.113.7:8332");
-    let steps = vec![
-        (true, request.into_bytes()),
-        (
-            false,
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
-                reply.len()
-            )
-            .into_bytes(),
-        ),
-    ];
+    let steps = vec![(true, request.into_bytes()), (false, ok(reply))];
     let f = run(&steps, None);
     let e = &f[0].evidence;
     assert_eq!(e.coin, None);
@@ -188,14 +187,7 @@ fn eth_getwork_over_http() {
     let reply = format!(r#"{{"jsonrpc":"2.0","id":73,"result":["0x{h}","0x{h}","0x{h}"]}}"#);
     let steps = vec![
         (true, post("Go-http-client/1.1", "", body)),
-        (
-            false,
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
-                reply.len()
-            )
-            .into_bytes(),
-        ),
+        (false, ok(&reply)),
     ];
     let f = run(&steps, None);
     assert_eq!(f[0].confidence, Confidence::High);

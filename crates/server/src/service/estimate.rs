@@ -26,22 +26,23 @@ pub fn for_case(
     coin: Option<&str>,
 ) -> serde_json::Value {
     let mut sessions: BTreeMap<String, (f64, Option<AlgorithmFamily>, String)> =
-        serde_json::from_value::<BTreeMap<_, _>>(previous["sessions"].clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (readable_session_key(k), v))
-            .collect();
+        per_session(&previous["sessions"]);
     // The hardware class of sessions whose miner software says it (GPU-only miners of a family
     // whose default class is an ASIC); the others go on their family's default.
-    let mut classes: BTreeMap<String, String> =
-        serde_json::from_value::<BTreeMap<_, _>>(previous["session_classes"].clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (readable_session_key(k), v))
-            .collect();
+    let mut classes: BTreeMap<String, String> = per_session(&previous["session_classes"]);
+    // The power host agents measured (or estimated from busy cores) per miner program on each
+    // machine: the latest report of each replaces the one before (a restarted miner is the
+    // same draw, not a second one).
+    let mut host_power: BTreeMap<String, Figure> =
+        serde_json::from_value(previous["host_power"].clone()).unwrap_or_default();
     for sf in findings {
         let f = &sf.finding;
-        if f.kind != FindingKind::Network {
+        if f.kind == FindingKind::Host {
+            if let Some((key, power)) = agent_power(f) {
+                if host_power.len() < MAX_SESSIONS || host_power.contains_key(&key) {
+                    host_power.insert(key, power);
+                }
+            }
             continue;
         }
         if let Some(h) = &f.evidence.hashrate {
@@ -102,9 +103,37 @@ pub fn for_case(
             Err(e) => notes.push(e.to_string()),
         }
     }
+    // A machine's own agent knows its draw better than a hashrate priced on typical hardware:
+    // where agents reported, their figures are the case's power (the hashrate's is kept beside
+    // them for comparison).
+    let from_hashrate = Figure::sum(&powers);
+    let reported: Vec<Figure> = host_power.values().cloned().collect();
+    let power = match Figure::sum(&reported) {
+        Some(mut agents) => {
+            agents.method = format!(
+                "reported by host agents for {} miner program(s): {}",
+                reported.len(),
+                agents.method
+            );
+            if let Some(h) = &from_hashrate {
+                out["power_from_hashrate"] = serde_json::to_value(h).unwrap_or_default();
+            }
+            out["power_source"] = "host agents".into();
+            Some(agents)
+        }
+        None => {
+            if from_hashrate.is_some() {
+                out["power_source"] = "hashrate".into();
+            }
+            from_hashrate
+        }
+    };
+    if !host_power.is_empty() {
+        out["host_power"] = serde_json::to_value(&host_power).unwrap_or_default();
+    }
     let mut loss = None;
     let mut duration = None;
-    if let Some(p) = Figure::sum(&powers) {
+    if let Some(p) = power {
         let kwh_day = energy::kwh_per_day(&p);
         match electricity(cfg, &kwh_day, seen) {
             Ok(impact) => {
@@ -227,6 +256,37 @@ fn case_gains(
     Some(Ok((per_day, total)))
 }
 
+/// Most power one miner process is believed to draw (an eight-GPU server draws about 6 kW): an
+/// agent report above it (or inconsistent, or not in watts) is not taken; agents run on
+/// machines an intruder may control.
+const MAX_PROCESS_WATTS: f64 = 50_000.0;
+
+/// The power a host finding's agent gives for its miner process, keyed by machine and program.
+fn agent_power(f: &minetrace_core::Finding) -> Option<(String, Figure)> {
+    let raw = f.evidence.extra.get("estimate")?.get("power")?;
+    let power: Figure = serde_json::from_value(raw.clone()).ok()?;
+    let plausible = power.unit == "W"
+        && power.is_consistent()
+        && power.low >= 0.0
+        && power.high <= MAX_PROCESS_WATTS;
+    if !plausible {
+        return None;
+    }
+    let process = f.evidence.process.as_ref()?;
+    let program = process.exe.as_deref().unwrap_or(&process.name);
+    let host = f.host.as_deref().unwrap_or("?");
+    Some((format!("{host} {program}"), power))
+}
+
+/// A per-session table of the previous estimate, keyed as today (see [`readable_session_key`]).
+fn per_session<T: serde::de::DeserializeOwned>(stored: &serde_json::Value) -> BTreeMap<String, T> {
+    serde_json::from_value::<BTreeMap<String, T>>(stored.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (readable_session_key(k), v))
+        .collect()
+}
+
 /// A session's key in the case estimate: `client -> server`, as the API shows it.
 fn session_key(client: Option<&Endpoint>, server: Option<&Endpoint>) -> String {
     let side = |e: Option<&Endpoint>| e.map_or_else(|| "?".to_string(), Endpoint::to_string);
@@ -266,6 +326,7 @@ fn readable_session_key(key: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minetrace_core::{Finding, HashrateFigure};
 
     /// A day of findings.
     const SEEN: (Timestamp, Timestamp) = (Timestamp(0), Timestamp(86_400_000_000));
@@ -414,7 +475,6 @@ mod tests {
     /// case's estimate is carried over to its next findings.
     #[test]
     fn gpu_miner_sessions_keep_their_class() {
-        use minetrace_core::{Finding, HashrateFigure, Timestamp};
         let cfg = EstimateConfig::default();
         let mut f = Finding::new("stratum", FindingKind::Network, Timestamp(0));
         f.client = Some(
@@ -447,5 +507,103 @@ mod tests {
         asic.finding.evidence.agent = None;
         let plain = for_case(&cfg, &first, &[&asic], 1, SEEN, None);
         assert!((watts(&plain) - 2.3625).abs() < 1e-9, "{plain}");
+    }
+
+    /// A host finding of `program` (pid `pid`) on gpu-01 whose agent gives `watts`.
+    fn agent_report(program: &str, pid: u32, watts: serde_json::Value) -> StoredFinding {
+        let mut f = Finding::new("miner-process", FindingKind::Host, Timestamp(0));
+        f.host = Some("gpu-01".into());
+        f.evidence.process = Some(minetrace_core::ProcessEvidence {
+            pid,
+            name: "xmrig".into(),
+            exe: Some(program.into()),
+            ..Default::default()
+        });
+        f.evidence
+            .extra
+            .insert("estimate".into(), serde_json::json!({ "power": watts }));
+        StoredFinding {
+            finding: f,
+            source: "agent".into(),
+            received_at: 0,
+            ledger_seq: 1,
+            case_id: Some(1),
+        }
+    }
+
+    fn measured(w: f64) -> serde_json::Value {
+        serde_json::to_value(Figure::measured(w, "W", "RAPL package x busy CPU share")).unwrap()
+    }
+
+    #[test]
+    fn the_power_host_agents_report_is_the_case_power() {
+        let cfg = EstimateConfig::default();
+        // A host-only case: the agent measured 250 W; 90 days of it cost about 3,400 yuan.
+        let first = for_case(
+            &cfg,
+            &serde_json::Value::Null,
+            &[&agent_report("/tmp/.x/xmrig", 4242, measured(250.0))],
+            1,
+            SEEN,
+            None,
+        );
+        assert_eq!(first["power_w"]["value"], 250.0, "{first}");
+        assert_eq!(first["power_w"]["basis"], "measured");
+        assert_eq!(first["power_source"], "host agents");
+        let cost = first["energy"]["cost_total"]["value"].as_f64().unwrap();
+        assert!((cost - 0.25 * 24.0 * 90.0 * 0.63).abs() < 0.01, "{cost}");
+        // The miner restarted (new pid, same program): the same draw, not twice it; a second
+        // program adds its own.
+        let later = for_case(
+            &cfg,
+            &first,
+            &[
+                &agent_report("/tmp/.x/xmrig", 5151, measured(240.0)),
+                &agent_report("/usr/bin/t-rex", 6000, measured(300.0)),
+            ],
+            1,
+            SEEN,
+            None,
+        );
+        assert_eq!(later["power_w"]["value"], 540.0, "{later}");
+        // A network session of the same case: its hashrate-derived power is kept beside the
+        // agents' figure, which stays the case's power.
+        let mut net = Finding::new("stratum", FindingKind::Network, Timestamp(0));
+        net.evidence.algorithm_family = Some(AlgorithmFamily::CryptoNote);
+        net.evidence.hashrate = Some(HashrateFigure {
+            hashes_per_second: 5000.0,
+            basis: "estimated".into(),
+            method: "shares".into(),
+        });
+        let net = StoredFinding {
+            finding: net,
+            ..agent_report("-", 1, serde_json::Value::Null)
+        };
+        let both = for_case(&cfg, &later, &[&net], 1, SEEN, None);
+        assert_eq!(both["power_w"]["value"], 540.0, "{both}");
+        assert_eq!(both["power_from_hashrate"]["value"], 100.0, "{both}");
+    }
+
+    #[test]
+    fn implausible_agent_power_is_not_taken() {
+        let cfg = EstimateConfig::default();
+        let absurd = [
+            measured(5e9),
+            measured(-10.0),
+            serde_json::json!({"value": 100.0, "low": 200.0, "high": 300.0, "unit": "W", "basis": "measured", "method": "x"}),
+            serde_json::json!({"value": 100.0, "low": 100.0, "high": 100.0, "unit": "kW", "basis": "measured", "method": "x"}),
+            serde_json::json!("250 W"),
+        ];
+        for p in absurd {
+            let e = for_case(
+                &cfg,
+                &serde_json::Value::Null,
+                &[&agent_report("/tmp/x", 1, p.clone())],
+                1,
+                SEEN,
+                None,
+            );
+            assert!(e.get("power_w").is_none(), "{p} -> {e}");
+        }
     }
 }
