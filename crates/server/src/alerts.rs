@@ -186,12 +186,18 @@ impl Alert {
 
     fn severity(&self) -> u8 {
         // CEF 0-10; syslog severity is derived from it.
-        match (band_rank(&self.legal_band), self.class.as_str()) {
+        let by_case = match (band_rank(&self.legal_band), self.class.as_str()) {
             (Some(2), _) => 10,
             (Some(1), _) => 8,
             (_, "active") | (_, "passive") => 7,
             (_, "false-positive") | (_, "research") => 3,
             _ => 5,
+        };
+        // Mining back after closure escalates: the unit's rectification did not hold.
+        if self.recurrence > 0 {
+            by_case.max(8)
+        } else {
+            by_case
         }
     }
 
@@ -560,6 +566,11 @@ mod tests {
         assert_eq!(a.severity(), 10, "{}", a.legal_band);
         assert!(cef(&a).contains("|Cryptocurrency mining case|10|"));
         a.legal_band = band(LegalBand::Serious);
+        assert_eq!(a.severity(), 8);
+        // A recurrence escalates a case of no band to the serious level.
+        a.legal_band = band(LegalBand::None);
+        assert_eq!(a.severity(), 7);
+        a.recurrence = 1;
         assert_eq!(a.severity(), 8);
 
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -240,6 +240,13 @@ fn unit_behind_nat_becomes_one_attributed_case_and_a_campaign() {
         );
         assert_eq!(again["case"]["status"], "detected", "{n}: reopened");
         assert_eq!(again["case"]["recurrence"], 1);
+        assert!(
+            again["case"]["flags"]
+                .to_string()
+                .contains("recurred after closure (1 time(s))"),
+            "{n}: {}",
+            again["case"]
+        );
 
         // Evidence bundle from the API verifies offline.
         let (st, bundle) = call(

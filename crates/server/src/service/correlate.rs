@@ -636,6 +636,13 @@ impl<'a> Correlator<'a> {
     ) -> Result<(), ServiceError> {
         let mut facts = Facts::default();
         let mut flags = Vec::new();
+        // Mining back after the case was closed: rectification did not hold.
+        if case.recurrence > 0 {
+            flags.push(format!(
+                "recurred after closure ({} time(s)): rectification did not hold",
+                case.recurrence
+            ));
+        }
         // Stored host findings only (bounded): network findings enter through `new_findings`
         // and the running estimate, so a long case costs the same as a short one.
         let mut findings = if case.id == 0 {
