@@ -735,16 +735,31 @@ impl<'a> Correlator<'a> {
                 facts.set(fact, format!("host evidence mentions {word:?}"));
             }
         }
-        // Research projects covering the host or the account at the time of the activity.
+        // Research projects covering the host or the account for the whole activity: mining
+        // before the approval or after it ran out is not the project's (an approval must not
+        // cover what follows it), and the case says so.
         for p in &self.projects {
-            let covers_time = p.starts <= case.last_seen && p.ends >= case.first_seen;
             let host_match = p.host.is_some() && p.host == case.host_name;
             let acc_match = p.account.is_some() && p.account == case.account;
-            if covers_time && (host_match || acc_match) {
+            if !(host_match || acc_match) {
+                continue;
+            }
+            let overlaps = p.starts <= case.last_seen && p.ends >= case.first_seen;
+            let covers = p.starts <= case.first_seen && p.ends >= case.last_seen;
+            if covers {
                 facts.set(
                     "research-project",
                     format!("project {:?} approved by {}", p.name, p.approver),
                 );
+            } else if overlaps {
+                flags.push(format!(
+                    "mining outside the approved period of research project {:?} ({} to {}): seen {} to {}",
+                    p.name,
+                    minetrace_core::Timestamp(p.starts),
+                    minetrace_core::Timestamp(p.ends),
+                    minetrace_core::Timestamp(case.first_seen),
+                    minetrace_core::Timestamp(case.last_seen),
+                ));
             }
         }
         // Cross-check: the network sees mining, the host's agent is blind or silent.

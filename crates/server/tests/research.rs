@@ -1,0 +1,68 @@
+//! A registered research project makes a case "research" only when its approved period covers
+//! the whole activity: mining that goes on after the approval ran out (or began before it) is
+//! not covered, and the case says so.
+
+mod common;
+use common::*;
+use minetrace_store::Role;
+
+const DAY: i64 = 86_400_000_000;
+
+fn case_of(url: &str, admin: &str) -> serde_json::Value {
+    let (status, body) = call(url, "GET", "/api/v1/cases", Some(admin), None, "");
+    assert_eq!(status, 200, "{body}");
+    json(&body)["cases"][0].clone()
+}
+
+#[test]
+fn a_project_covers_only_the_mining_within_its_approved_period() {
+    // (project period, expected class, flag expected)
+    let periods = [
+        ((T0 - DAY, T0 + DAY), "research", false),
+        // Approved until an hour before the miner was last seen.
+        ((T0 - DAY, T0 + 3_600_000_000 - 1), "active", true),
+        // Approved only from the day after.
+        ((T0 + DAY, T0 + 2 * DAY), "active", false),
+    ];
+    for ((starts, ends), class, flagged) in periods {
+        for env in servers() {
+            let (n, s) = (env.name, &env.server);
+            let url = s.url();
+            let store = s.state.store.clone();
+            let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+            let agent = store.create_source("agent-gpu-01", Role::Agent).unwrap().1;
+            let project = serde_json::json!({
+                "name": "GPU lab hashing study", "host": "gpu-01", "starts": starts,
+                "ends": ends, "approver": "dean",
+            })
+            .to_string();
+            let (status, body) = call(
+                &url,
+                "POST",
+                "/api/v1/projects",
+                Some(&admin),
+                Some(project.as_bytes()),
+                "application/json",
+            );
+            assert_eq!(status, 200, "{n}: {body}");
+            s.settle();
+            // The miner ran from T0 for two hours, started from li.wei's login session.
+            let mut f = host_finding("gpu-01", T0);
+            f.last_seen.0 = T0 + 2 * 3_600_000_000;
+            f.assign_id();
+            minetrace_client::submit_findings(&url, &agent, &[f]).unwrap();
+            s.settle();
+            let case = case_of(&url, &admin);
+            assert_eq!(
+                case["proposed_class"], class,
+                "{n}: project {starts}..{ends}: {case}"
+            );
+            let flags = case["flags"].to_string();
+            assert_eq!(
+                flags.contains("outside the approved period"),
+                flagged,
+                "{n}: {flags}"
+            );
+        }
+    }
+}
