@@ -838,12 +838,21 @@ impl Store {
             let (id, since) = if let Some(r) = stated.first() {
                 (r.int(0)?, None)
             } else {
-                let mut tenure = tx.query(
-                    "SELECT host_id, first_seen FROM addr_tenures \
-                     WHERE kind = ? AND value = ? AND first_seen <= ? \
-                     ORDER BY first_seen DESC, id DESC LIMIT 1",
-                    &[kind.into(), value.into(), at.saturating_add(slack).into()],
-                )?;
+                // The tenure that began last before `at`; only without one, one that began
+                // within the slack after it (an address that moved a minute after the mining
+                // belonged to the machine before).
+                let mut began_by = |t: i64| {
+                    tx.query(
+                        "SELECT host_id, first_seen FROM addr_tenures \
+                         WHERE kind = ? AND value = ? AND first_seen <= ? \
+                         ORDER BY first_seen DESC, id DESC LIMIT 1",
+                        &[kind.into(), value.into(), t.into()],
+                    )
+                };
+                let mut tenure = began_by(at)?;
+                if tenure.is_empty() {
+                    tenure = began_by(at.saturating_add(slack))?;
+                }
                 if tenure.is_empty() {
                     tenure = tx.query(
                         "SELECT host_id, first_seen FROM addr_tenures \
@@ -944,8 +953,10 @@ impl Store {
         })
     }
 
-    /// The translation that held `public_ip:public_port` at time `at` (microseconds), allowing
-    /// `slack` microseconds of clock difference at either end.
+    /// The translation that held `public_ip:public_port` at time `at` (microseconds): the one
+    /// whose window holds `at`, else, allowing `slack` microseconds of clock difference between
+    /// sensor and NAT log, the nearest one. Ports are reused: the mapping before or after the
+    /// right one is often within the slack, and must not win over it.
     pub fn nat_lookup(
         &self,
         public_ip: &str,
@@ -955,9 +966,11 @@ impl Store {
     ) -> Result<Option<NatMapping>, StoreError> {
         self.rtx(|tx| {
             let rows = tx.query(
-                "SELECT public_ip, public_port, private_ip, private_port, protocol, starts, ends, origin \
-                 FROM nat_map WHERE public_ip = ? AND public_port = ? AND starts <= ? AND ends >= ? \
-                 ORDER BY starts DESC LIMIT 1",
+                &format!(
+                    "SELECT public_ip, public_port, private_ip, private_port, protocol, starts, ends, origin \
+                     FROM nat_map WHERE public_ip = ? AND public_port = ? AND starts <= ? AND ends >= ? \
+                     ORDER BY starts DESC LIMIT {WINDOW_CANDIDATES}"
+                ),
                 &[
                     public_ip.into(),
                     public_port.into(),
@@ -965,7 +978,7 @@ impl Store {
                     at.saturating_sub(slack).into(),
                 ],
             )?;
-            rows.first()
+            closest_window(&rows, at, 5, 6)?
                 .map(|r| {
                     Ok(NatMapping {
                         public_ip: r.text(0)?,
@@ -1008,18 +1021,22 @@ impl Store {
     }
 
     /// The lease that held `ip` at `at` (latest start wins).
+    /// The DHCP lease of `ip` at `at`: the one whose window holds it, else the nearest within
+    /// `slack` (as [`Store::nat_lookup`]).
     pub fn lease_at(&self, ip: &str, at: i64, slack: i64) -> Result<Option<Lease>, StoreError> {
         self.rtx(|tx| {
             let rows = tx.query(
-                "SELECT ip, mac, hostname, starts, ends, origin FROM leases \
-                 WHERE ip = ? AND starts <= ? AND ends >= ? ORDER BY starts DESC LIMIT 1",
+                &format!(
+                    "SELECT ip, mac, hostname, starts, ends, origin FROM leases \
+                     WHERE ip = ? AND starts <= ? AND ends >= ? ORDER BY starts DESC LIMIT {WINDOW_CANDIDATES}"
+                ),
                 &[
                     ip.into(),
                     at.saturating_add(slack).into(),
                     at.saturating_sub(slack).into(),
                 ],
             )?;
-            rows.first()
+            closest_window(&rows, at, 3, 4)?
                 .map(|r| {
                     Ok(Lease {
                         ip: r.text(0)?,
@@ -1827,4 +1844,32 @@ fn prune_host_tenures(tx: &mut dyn Tx, id: i64) -> Result<(), StoreError> {
         &[id.into()],
     )?;
     Ok(())
+}
+
+/// Candidate windows read per NAT or DHCP lookup (mappings of one port overlapping the slack).
+const WINDOW_CANDIDATES: usize = 16;
+
+/// Of rows with a window in columns `starts_col`..`ends_col`, the one that holds `at`, else
+/// the one nearest to it; ties go to the later start (rows come latest first).
+fn closest_window(
+    rows: &[Row],
+    at: i64,
+    starts_col: usize,
+    ends_col: usize,
+) -> Result<Option<&Row>, StoreError> {
+    let mut best: Option<(i64, &Row)> = None;
+    for r in rows {
+        let (starts, ends) = (r.int(starts_col)?, r.int(ends_col)?);
+        let distance = if at < starts {
+            starts - at
+        } else if at > ends {
+            at - ends
+        } else {
+            0
+        };
+        if best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, r));
+        }
+    }
+    Ok(best.map(|(_, r)| r))
 }

@@ -514,6 +514,30 @@ fn an_address_belongs_to_the_host_that_held_it_at_the_time() {
         );
         assert_eq!(holder(before_b).as_deref(), Some("lab-a"), "{name}");
         assert_eq!(holder(again_a).as_deref(), Some("lab-b"), "{name}");
+        // With two minutes of clock slack: the next tenures began within it, but the address
+        // was held by the one before them at that time.
+        let holder_with_slack = |at: i64| {
+            store
+                .host_by_addr_at("ip", "10.9.0.5", at, 120_000_000)
+                .unwrap()
+                .map(|(h, _)| h.name)
+        };
+        assert_eq!(
+            holder_with_slack(before_b).as_deref(),
+            Some("lab-a"),
+            "{name}"
+        );
+        assert_eq!(
+            holder_with_slack(again_a).as_deref(),
+            Some("lab-b"),
+            "{name}"
+        );
+        // Before anyone reported it, by less than the slack: the first reporter.
+        assert_eq!(
+            holder_with_slack(before_a - 1_000_000).as_deref(),
+            Some("lab-a"),
+            "{name}"
+        );
         assert_eq!(
             holder(Timestamp::now().0).as_deref(),
             Some("lab-a"),
@@ -620,4 +644,74 @@ fn addresses_of_schema_6_become_statements_and_tenures() {
         holder("mac", "aa:bb:cc:00:00:02"),
         Some(("lab-a".into(), Some(0)))
     );
+}
+
+#[test]
+fn a_reused_nat_port_and_a_reassigned_address_go_to_whoever_held_them_then() {
+    const SLACK: i64 = 120_000_000;
+    const S: i64 = 1_000_000;
+    for (name, store, _dir) in stores() {
+        // One public port, three inside hosts in turn, each mapping a few seconds after the last
+        // (a busy carrier-grade NAT): all three lie within the two minutes of slack.
+        let map = |private: &str, starts: i64, ends: i64| minetrace_store::NatMapping {
+            public_ip: "203.0.113.5".into(),
+            public_port: 40001,
+            private_ip: private.into(),
+            private_port: 51000,
+            protocol: "tcp".into(),
+            starts,
+            ends,
+            origin: "cgnat.log".into(),
+        };
+        store
+            .add_nat_mappings(&[
+                map("192.168.1.20", 1000 * S, 1050 * S),
+                map("192.168.1.21", 1060 * S, 1100 * S),
+                map("192.168.1.22", 1105 * S, 1200 * S),
+            ])
+            .unwrap();
+        let inside = |at: i64| {
+            store
+                .nat_lookup("203.0.113.5", 40001, at, SLACK)
+                .unwrap()
+                .map(|m| m.private_ip)
+        };
+        assert_eq!(inside(1030 * S).as_deref(), Some("192.168.1.20"), "{name}");
+        assert_eq!(inside(1080 * S).as_deref(), Some("192.168.1.21"), "{name}");
+        assert_eq!(inside(1150 * S).as_deref(), Some("192.168.1.22"), "{name}");
+        // Between two windows: the nearer one; outside every window by less than the slack:
+        // the nearest; beyond the slack: none.
+        assert_eq!(inside(1057 * S).as_deref(), Some("192.168.1.21"), "{name}");
+        assert_eq!(inside(990 * S).as_deref(), Some("192.168.1.20"), "{name}");
+        assert_eq!(inside(1250 * S).as_deref(), Some("192.168.1.22"), "{name}");
+        assert_eq!(inside(1400 * S), None, "{name}");
+
+        // DHCP: the address went from one laptop to another a minute later.
+        let lease = |mac: &str, starts: i64, ends: i64| minetrace_store::Lease {
+            ip: "192.168.1.50".into(),
+            mac: mac.into(),
+            hostname: None,
+            starts,
+            ends,
+            origin: "dhcpd.leases".into(),
+        };
+        store
+            .add_leases(&[
+                lease("aa:bb:cc:00:00:01", 0, 1000 * S),
+                lease("aa:bb:cc:00:00:02", 1060 * S, 5000 * S),
+            ])
+            .unwrap();
+        let mac = |at: i64| {
+            store
+                .lease_at("192.168.1.50", at, SLACK)
+                .unwrap()
+                .map(|l| l.mac)
+        };
+        assert_eq!(mac(990 * S).as_deref(), Some("aa:bb:cc:00:00:01"), "{name}");
+        assert_eq!(
+            mac(1070 * S).as_deref(),
+            Some("aa:bb:cc:00:00:02"),
+            "{name}"
+        );
+    }
 }
