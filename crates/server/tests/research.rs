@@ -3,6 +3,7 @@
 //! not covered, and the case says so.
 
 mod common;
+mod session;
 use common::*;
 use minetrace_store::Role;
 
@@ -65,4 +66,63 @@ fn a_project_covers_only_the_mining_within_its_approved_period() {
             );
         }
     }
+}
+
+#[test]
+fn reasons_and_flags_read_in_the_console_language() {
+    let env = servers().remove(0);
+    let s = &env.server;
+    let url = s.url();
+    let store = s.state.store.clone();
+    let admin = store.create_source("regulator", Role::Admin).unwrap().1;
+    let agent = store.create_source("agent-gpu-01", Role::Agent).unwrap().1;
+    let project = serde_json::json!({
+        "name": "GPU lab hashing study", "host": "gpu-01", "starts": T0 - DAY,
+        "ends": T0 + 3_600_000_000, "approver": "dean",
+    })
+    .to_string();
+    call(
+        &url,
+        "POST",
+        "/api/v1/projects",
+        Some(&admin),
+        Some(project.as_bytes()),
+        "application/json",
+    );
+    s.settle();
+    let mut f = host_finding("gpu-01", T0);
+    f.last_seen.0 = T0 + 2 * 3_600_000_000;
+    f.assign_id();
+    minetrace_client::submit_findings(&url, &agent, &[f]).unwrap();
+    s.settle();
+    let case = case_of(&url, &admin);
+    let lines = |k: &str| case[k].as_array().map_or(0, Vec::len);
+    assert_eq!(lines("reasons"), lines("reasons_zh"));
+    assert_eq!(lines("flags"), lines("flags_zh"));
+    minetrace_server::console::create_user(
+        &store,
+        "reg",
+        minetrace_store::ConsoleRole::Regulator,
+        Some("*"),
+        None,
+        session::PW,
+    )
+    .unwrap();
+    let reg = session::Session::login(&url, "reg");
+    let page = format!("/console/cases/{}", case["id"]);
+    let (_, zh) = reg.get_in("zh", &page);
+    for words in [
+        "规则 3（主动挖矿）：挖矿程序由某人的登录会话启动",
+        "交互式登录：xmrig (pid 4242) 运行在 li.wei 的登录会话中（来自 10.20.0.8）",
+        "挖矿超出科研项目 &quot;GPU lab hashing study&quot; 的批准期限",
+    ] {
+        assert!(zh.contains(words), "{words}: {zh}");
+    }
+    assert!(!zh.contains("rule 3 (active)"));
+    let (_, en) = reg.get_in("en", &page);
+    assert!(
+        en.contains("rule 3 (active): the miner was started from a person"),
+        "{en}"
+    );
+    assert!(en.contains("mining outside the approved period"));
 }

@@ -192,6 +192,13 @@ pub struct Case {
     pub recurrence: i64,
     /// Cross-check results, e.g. "agent blind or tampered: ...".
     pub flags: Vec<String>,
+    /// `reasons` in Simplified Chinese (same order; empty for cases not updated since the
+    /// server learnt to write them).
+    #[serde(default)]
+    pub reasons_zh: Vec<String>,
+    /// `flags` in Simplified Chinese.
+    #[serde(default)]
+    pub flags_zh: Vec<String>,
     pub estimate: serde_json::Value,
     pub opened_at: i64,
     pub updated_at: i64,

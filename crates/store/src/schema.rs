@@ -135,6 +135,14 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         // HOST_TENURES_KEPT).
         "CREATE INDEX addr_tenures_host ON addr_tenures(host_id, last_seen)",
     ],
+), (
+    9,
+    &[
+        // The proposed class's reasons and the cross-check flags in Simplified Chinese, beside
+        // the English ones (cases correlated before stay English-only until updated).
+        "ALTER TABLE cases ADD COLUMN reasons_zh TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE cases ADD COLUMN flags_zh TEXT NOT NULL DEFAULT '[]'",
+    ],
 )];
 
 fn render(sql: &str, kind: BackendKind) -> String {

@@ -109,7 +109,8 @@ fn stored_finding(r: &Row) -> Result<StoredFinding, StoreError> {
 const CASE_COLS: &str = "id, activity_key, status, class, proposed_class, reasons, unit_id, \
     unit_name, host_id, host_name, client_ip, public_ip, mac, process, account, wallet, coin, pool, \
     campaign_id, recurrence, flags, estimate, opened_at, updated_at, closed_at, first_seen, \
-    last_seen, findings_count, network_findings, host_findings, assignee, confidential";
+    last_seen, findings_count, network_findings, host_findings, assignee, confidential, \
+    reasons_zh, flags_zh";
 
 fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
@@ -149,6 +150,8 @@ fn case_from(r: &Row) -> Result<Case, StoreError> {
         host_findings: r.int(29)?,
         assignee: r.opt_text(30)?,
         confidential: r.int(31)? != 0,
+        reasons_zh: json_list(&r.text(32)?),
+        flags_zh: json_list(&r.text(33)?),
     })
 }
 
@@ -187,6 +190,12 @@ fn case_params(c: &Case) -> Vec<Value> {
         c.host_findings.into(),
         c.assignee.clone().into(),
         c.confidential.into(),
+        serde_json::to_string(&c.reasons_zh)
+            .unwrap_or_default()
+            .into(),
+        serde_json::to_string(&c.flags_zh)
+            .unwrap_or_default()
+            .into(),
     ]
 }
 

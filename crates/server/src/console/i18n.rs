@@ -303,6 +303,14 @@ mod tests {
             assert_ne!(t(Lang::Zh, &key), key);
         }
         assert_eq!(t(Lang::Zh, "band.especially-serious"), "情节特别严重");
+        // The class names written into Chinese reasons are the console's own.
+        for class in crate::service::rules::CLASSES {
+            assert_eq!(
+                crate::service::rules::class_zh(class),
+                t(Lang::Zh, &format!("class.{class}")),
+                "{class}"
+            );
+        }
         assert_eq!(event_label(Lang::Zh, "case-opened"), "立案");
         assert_eq!(event_label(Lang::En, "something-new"), "something-new");
     }

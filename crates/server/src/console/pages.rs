@@ -401,10 +401,10 @@ pub fn case_page(
                 @if let Some(a) = &c.assignee { tr { th { (t(lang, "assignee")) } td { (a) } } }
             }
             h2 { (t(lang, "reasons")) " (" (t(lang, "proposed")) ": " (t(lang, &format!("class.{}", c.proposed_class.as_deref().unwrap_or("none")))) ")" }
-            ul #reasons { @for r in &c.reasons { li { (r) } } }
+            ul #reasons { @for r in in_lang(lang, &c.reasons, &c.reasons_zh) { li { (r) } } }
             @if !c.flags.is_empty() {
                 h2 { (t(lang, "flags")) }
-                ul { @for f in &c.flags { li.bad { (f) } } }
+                ul #flags { @for f in in_lang(lang, &c.flags, &c.flags_zh) { li.bad { (f) } } }
             }
             h2 { (t(lang, "estimate")) }
             table #estimate {
@@ -889,5 +889,15 @@ pub fn report(
                 }
             } }
         }
+    }
+}
+
+/// Reasons or flags in the page's language: the Chinese ones where the case has them line for
+/// line (cases last updated by an older server have English only).
+fn in_lang<'a>(lang: Lang, en: &'a [String], zh: &'a [String]) -> &'a [String] {
+    if lang == Lang::Zh && zh.len() == en.len() {
+        zh
+    } else {
+        en
     }
 }

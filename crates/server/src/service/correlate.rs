@@ -5,7 +5,7 @@
 
 use super::netaddr::{is_private, Cidr};
 use super::registry::unit_for;
-use super::rules::{Facts, Rules};
+use super::rules::{Facts, Rules, Said};
 use super::{estimate, ServiceError};
 use minetrace_core::{Confidence, FindingKind, Timestamp};
 use minetrace_store::{Case, CaseChange, Host, Store, StoredFinding};
@@ -638,9 +638,12 @@ impl<'a> Correlator<'a> {
         let mut flags = Vec::new();
         // Mining back after the case was closed: rectification did not hold.
         if case.recurrence > 0 {
-            flags.push(format!(
-                "recurred after closure ({} time(s)): rectification did not hold",
-                case.recurrence
+            flags.push(Said::new(
+                format!(
+                    "recurred after closure ({} time(s)): rectification did not hold",
+                    case.recurrence
+                ),
+                format!("结案后复发（{} 次）：整改未落实", case.recurrence),
             ));
         }
         // Stored host findings only (bounded): network findings enter through `new_findings`
@@ -676,27 +679,40 @@ impl<'a> Correlator<'a> {
             }
         }
         if host_findings > 0 {
-            facts.set("host-evidence", format!("{host_findings} host finding(s)"));
+            facts.set(
+                "host-evidence",
+                Said::new(
+                    format!("{host_findings} host finding(s)"),
+                    format!("{host_findings} 条主机发现"),
+                ),
+            );
         }
         for p in &processes {
             let interactive = p.loginuid.is_some_and(|u| u != u32::MAX)
                 || p.login_user.is_some()
                 || p.login_from.is_some();
             if interactive {
+                let who = p
+                    .login_user
+                    .clone()
+                    .or_else(|| p.loginuid.map(|u| format!("uid {u}")))
+                    .unwrap_or_default();
+                let (from_en, from_zh) = p
+                    .login_from
+                    .as_ref()
+                    .map(|f| (format!(" from {f}"), format!("（来自 {f}）")))
+                    .unwrap_or_default();
                 facts.set(
                     "interactive-login",
-                    format!(
-                        "{} (pid {}) runs in the login session of {}{}",
-                        p.name,
-                        p.pid,
-                        p.login_user
-                            .clone()
-                            .or_else(|| p.loginuid.map(|u| format!("uid {u}")))
-                            .unwrap_or_default(),
-                        p.login_from
-                            .as_ref()
-                            .map(|f| format!(" from {f}"))
-                            .unwrap_or_default()
+                    Said::new(
+                        format!(
+                            "{} (pid {}) runs in the login session of {who}{from_en}",
+                            p.name, p.pid
+                        ),
+                        format!(
+                            "{} (pid {}) 运行在 {who} 的登录会话中{from_zh}",
+                            p.name, p.pid
+                        ),
                     ),
                 );
             }
@@ -707,7 +723,10 @@ impl<'a> Correlator<'a> {
                     {
                         facts.set(
                             "admin-account",
-                            format!("account {acc} is registered as admin/owner of {}", h.name),
+                            Said::new(
+                                format!("account {acc} is registered as admin/owner of {}", h.name),
+                                format!("账户 {acc} 登记为 {} 的管理员或负责人", h.name),
+                            ),
                         );
                     }
                 }
@@ -717,7 +736,10 @@ impl<'a> Correlator<'a> {
                 if SERVICES.contains(&name) {
                     facts.set(
                         "service-parent",
-                        format!("{} (pid {}) descends from service {a:?}", p.name, p.pid),
+                        Said::new(
+                            format!("{} (pid {}) descends from service {a:?}", p.name, p.pid),
+                            format!("{} (pid {}) 由网络服务 {a:?} 派生", p.name, p.pid),
+                        ),
                     );
                 }
             }
@@ -726,13 +748,25 @@ impl<'a> Correlator<'a> {
                     .iter()
                     .any(|d| exe.starts_with(d))
                 {
-                    facts.set("temp-binary", format!("{} runs from {exe}", p.name));
+                    facts.set(
+                        "temp-binary",
+                        Said::new(
+                            format!("{} runs from {exe}", p.name),
+                            format!("{} 从 {exe} 运行", p.name),
+                        ),
+                    );
                 }
             }
         }
         for t in &texts {
             for (fact, word) in self.rules.keyword_hits(t) {
-                facts.set(fact, format!("host evidence mentions {word:?}"));
+                facts.set(
+                    fact,
+                    Said::new(
+                        format!("host evidence mentions {word:?}"),
+                        format!("主机证据提到 {word:?}"),
+                    ),
+                );
             }
         }
         // Research projects covering the host or the account for the whole activity: mining
@@ -749,16 +783,29 @@ impl<'a> Correlator<'a> {
             if covers {
                 facts.set(
                     "research-project",
-                    format!("project {:?} approved by {}", p.name, p.approver),
+                    Said::new(
+                        format!("project {:?} approved by {}", p.name, p.approver),
+                        format!("项目 {:?}，批准人 {}", p.name, p.approver),
+                    ),
                 );
             } else if overlaps {
-                flags.push(format!(
-                    "mining outside the approved period of research project {:?} ({} to {}): seen {} to {}",
-                    p.name,
+                let (starts, ends) = (
                     minetrace_core::Timestamp(p.starts),
                     minetrace_core::Timestamp(p.ends),
+                );
+                let (first, last) = (
                     minetrace_core::Timestamp(case.first_seen),
                     minetrace_core::Timestamp(case.last_seen),
+                );
+                flags.push(Said::new(
+                    format!(
+                        "mining outside the approved period of research project {:?} ({starts} to {ends}): seen {first} to {last}",
+                        p.name
+                    ),
+                    format!(
+                        "挖矿超出科研项目 {:?} 的批准期限（{starts} 至 {ends}）：实际发现于 {first} 至 {last}",
+                        p.name
+                    ),
                 ));
             }
         }
@@ -767,13 +814,23 @@ impl<'a> Correlator<'a> {
             if let Some(h) = &case.host_name {
                 if let Some(hb) = self.store.last_heartbeat(h)? {
                     let msg = if hb + AGENT_SILENT_US < case.last_seen {
-                        format!(
-                            "agent blind or tampered: the network saw {h} mining until {} but its agent has been silent since {}",
+                        let (until, since) = (
                             minetrace_core::Timestamp(case.last_seen),
-                            minetrace_core::Timestamp(hb)
+                            minetrace_core::Timestamp(hb),
+                        );
+                        Said::new(
+                            format!(
+                                "agent blind or tampered: the network saw {h} mining until {until} but its agent has been silent since {since}"
+                            ),
+                            format!(
+                                "主机代理失明或被篡改：网络发现 {h} 挖矿直至 {until}，但其代理自 {since} 起再无报告"
+                            ),
                         )
                     } else {
-                        format!("agent blind or tampered: the network saw {h} mining but its agent reported no mining")
+                        Said::new(
+                            format!("agent blind or tampered: the network saw {h} mining but its agent reported no mining"),
+                            format!("主机代理失明或被篡改：网络发现 {h} 在挖矿，但其代理未报告任何挖矿"),
+                        )
                     };
                     facts.set("agent-blind", msg.clone());
                     flags.push(msg);
@@ -785,7 +842,10 @@ impl<'a> Correlator<'a> {
             let with_self = self.campaign_machines(c)?;
             machines = with_self;
             if with_self >= 2 {
-                let msg = format!("campaign: wallet seen on {with_self} machines");
+                let msg = Said::new(
+                    format!("campaign: wallet seen on {with_self} machines"),
+                    format!("团伙：同一钱包出现在 {with_self} 台机器上"),
+                );
                 facts.set("campaign", msg.clone());
                 flags.push(msg);
             }
@@ -793,7 +853,8 @@ impl<'a> Correlator<'a> {
         let proposal = self.rules.classify(&facts);
         case.proposed_class = Some(proposal.class);
         case.reasons = proposal.reasons;
-        case.flags = flags;
+        case.reasons_zh = proposal.reasons_zh;
+        (case.flags, case.flags_zh) = Said::split(flags);
         case.estimate = estimate::for_case(
             self.estimate,
             &case.estimate,

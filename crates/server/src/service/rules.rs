@@ -40,6 +40,9 @@ pub struct Rule {
     #[serde(default)]
     pub none: Vec<String>,
     pub reason: String,
+    /// The reason in Simplified Chinese (the English one is shown where it is missing).
+    #[serde(default)]
+    pub reason_zh: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,24 +63,79 @@ pub enum RulesError {
     },
 }
 
+/// A sentence the server writes into a case, in English and Simplified Chinese (the names,
+/// paths and addresses in it are the same in both).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Said {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Said {
+        Said {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// The English of a list and the Chinese of it, in the same order.
+    pub fn split(list: Vec<Said>) -> (Vec<String>, Vec<String>) {
+        list.into_iter().map(|s| (s.en, s.zh)).unzip()
+    }
+}
+
 /// Facts that hold for a case, each with the evidence that made it hold.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Facts(pub BTreeMap<String, String>);
+pub struct Facts(pub BTreeMap<String, Said>);
 
 impl Facts {
-    pub fn set(&mut self, name: &str, why: impl Into<String>) {
-        self.0.entry(name.to_string()).or_insert_with(|| why.into());
+    pub fn set(&mut self, name: &str, why: Said) {
+        self.0.entry(name.to_string()).or_insert(why);
     }
     pub fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
 }
 
-/// A proposed class with its reasons.
+/// A fact's name as a Chinese reader sees it (a keyword fact of a custom rules file keeps its
+/// own name).
+pub fn fact_zh(name: &str) -> &str {
+    match name {
+        "research-project" => "登记的科研项目",
+        "interactive-login" => "交互式登录",
+        "admin-account" => "管理员账户",
+        "service-parent" => "由网络服务派生",
+        "temp-binary" => "临时目录中的程序",
+        "agent-blind" => "主机代理失明",
+        "campaign" => "团伙",
+        "host-evidence" => "主机证据",
+        "persistence" => "持久化",
+        "tampering" => "篡改痕迹",
+        "known-malware" => "已知恶意程序",
+        "competitor-killing" => "清除其他挖矿程序",
+        other => other,
+    }
+}
+
+/// A class's name in Chinese, as the console's word table has it (a test keeps them equal).
+pub fn class_zh(class: &str) -> &str {
+    match class {
+        "active" => "主动挖矿",
+        "passive" => "被动挖矿（木马）",
+        "research" => "科研",
+        "false-positive" => "误报",
+        "undetermined" => "待定（需主机证据）",
+        other => other,
+    }
+}
+
+/// A proposed class with its reasons (in English and, in the same order, Chinese).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proposal {
     pub class: String,
     pub reasons: Vec<String>,
+    pub reasons_zh: Vec<String>,
 }
 
 impl Rules {
@@ -91,6 +149,7 @@ impl Rules {
                 any: vec![],
                 none: vec![],
                 reason: "no rules loaded".into(),
+                reason_zh: Some("未加载任何规则".into()),
             }],
         })
     }
@@ -141,26 +200,43 @@ impl Rules {
             let any = r.any.is_empty() || r.any.iter().any(|f| facts.has(f));
             let none = r.none.iter().all(|f| !facts.has(f));
             if all && any && none {
-                let mut reasons = vec![format!("rule {} ({}): {}", i + 1, r.class, r.reason)];
+                let mut reasons = vec![Said::new(
+                    format!("rule {} ({}): {}", i + 1, r.class, r.reason),
+                    format!(
+                        "规则 {}（{}）：{}",
+                        i + 1,
+                        class_zh(&r.class),
+                        r.reason_zh.as_deref().unwrap_or(&r.reason)
+                    ),
+                )];
                 for f in r.all.iter().chain(&r.any) {
                     if let Some(why) = facts.0.get(f) {
-                        reasons.push(format!("{f}: {why}"));
+                        reasons.push(Said::new(
+                            format!("{f}: {}", why.en),
+                            format!("{}：{}", fact_zh(f), why.zh),
+                        ));
                     }
                 }
                 for (f, why) in &facts.0 {
                     if !r.all.contains(f) && !r.any.contains(f) {
-                        reasons.push(format!("also {f}: {why}"));
+                        reasons.push(Said::new(
+                            format!("also {f}: {}", why.en),
+                            format!("另有{}：{}", fact_zh(f), why.zh),
+                        ));
                     }
                 }
+                let (reasons, reasons_zh) = Said::split(reasons);
                 return Proposal {
                     class: r.class.clone(),
                     reasons,
+                    reasons_zh,
                 };
             }
         }
         Proposal {
             class: "undetermined".into(),
             reasons: vec!["no rule matched".into()],
+            reasons_zh: vec!["没有规则适用".into()],
         }
     }
 }
@@ -173,21 +249,69 @@ mod tests {
     fn embedded_rules_parse_and_classify() {
         let rules = Rules::parse(DEFAULT_RULES, "embedded").unwrap();
         let mut f = Facts::default();
-        f.set("host-evidence", "1 host finding");
+        f.set(
+            "host-evidence",
+            Said::new("1 host finding", "1 host finding"),
+        );
         f.set(
             "interactive-login",
-            "xmrig started by li.wei via sshd from 10.0.0.8",
+            Said::new(
+                "xmrig started by li.wei via sshd from 10.0.0.8",
+                "xmrig 由 li.wei 经 sshd 从 10.0.0.8 启动",
+            ),
         );
         let p = rules.classify(&f);
         assert_eq!(p.class, "active");
         assert!(p.reasons.iter().any(|r| r.contains("li.wei")));
-        f.set("research-project", "project GPU-lab approved by dean");
+        // The same reasons in Chinese, line for line.
+        assert_eq!(p.reasons.len(), p.reasons_zh.len());
+        assert!(
+            p.reasons_zh[0].starts_with("规则 3（主动挖矿）："),
+            "{:?}",
+            p.reasons_zh
+        );
+        assert!(p.reasons_zh[0].contains("登录会话"), "{:?}", p.reasons_zh);
+        assert!(
+            p.reasons_zh[1].starts_with("交互式登录："),
+            "{:?}",
+            p.reasons_zh
+        );
+        f.set(
+            "research-project",
+            Said::new(
+                "project GPU-lab approved by dean",
+                "project GPU-lab approved by dean",
+            ),
+        );
         assert_eq!(rules.classify(&f).class, "research");
         let mut g = Facts::default();
-        g.set("host-evidence", "x");
-        g.set("service-parent", "xmrig under nginx");
+        g.set("host-evidence", Said::new("x", "x"));
+        g.set(
+            "service-parent",
+            Said::new("xmrig under nginx", "xmrig under nginx"),
+        );
         assert_eq!(rules.classify(&g).class, "passive");
         assert_eq!(rules.classify(&Facts::default()).class, "undetermined");
+    }
+
+    #[test]
+    fn every_embedded_rule_has_its_chinese_reason() {
+        let rules = Rules::parse(DEFAULT_RULES, "embedded").unwrap();
+        for (i, r) in rules.rules.iter().enumerate() {
+            let zh = r.reason_zh.as_deref().unwrap_or_default();
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "rule {}: {zh:?}",
+                i + 1
+            );
+        }
+        for fact in BUILTIN_FACTS
+            .iter()
+            .copied()
+            .chain(rules.keyword_facts.keys().map(String::as_str))
+        {
+            assert_ne!(fact_zh(fact), fact, "{fact}");
+        }
     }
 
     #[test]

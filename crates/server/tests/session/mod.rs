@@ -45,11 +45,16 @@ impl Session {
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
+        self.get_in("en", path)
+    }
+
+    /// A page in the console language `lang` (`zh` or `en`).
+    pub fn get_in(&self, lang: &str, path: &str) -> (u16, String) {
         let mut resp = self
             .agent
             .get(&format!("{}{path}", self.base))
             .header("Cookie", &self.cookie)
-            .header("Accept-Language", "en")
+            .header("Accept-Language", lang)
             .call()
             .unwrap();
         let status = resp.status().as_u16();
