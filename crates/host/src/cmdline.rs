@@ -98,6 +98,9 @@ impl CmdlineAnalysis {
     }
 }
 
+/// Shells whose `-c` takes a script, not a miner's configuration file.
+const SHELLS: &[&str] = &["sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"];
+
 /// Splits text into shell-like words: whitespace and `;|&()<>`\`` separate, quotes are dropped.
 pub fn shell_words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -191,7 +194,12 @@ fn analyze_tokens(tokens: &[String], intel: &dyn PoolIntel, depth: u8) -> Cmdlin
                 }
             }
             "-c" | "--config" => {
-                if let Some(v) = value {
+                // `sh -c SCRIPT` is the shell's -c, and a configuration file has a path or a
+                // file name (`config.json`), not a command word (`exec`, `printf`).
+                let shell_flag = i > 0
+                    && flag == "-c"
+                    && SHELLS.contains(&tokens[i - 1].rsplit('/').next().unwrap_or(""));
+                if let Some(v) = value.filter(|v| !shell_flag && v.contains(['/', '.'])) {
                     a.config_file = Some(v.chars().take(512).collect());
                 }
             }
@@ -405,6 +413,27 @@ mod tests {
         let a = an("-ostratum+tcp://w@h.example:1");
         assert_eq!(a.pool_urls[0].host, "h.example");
         assert_eq!(a.pool_urls[0].user.as_deref(), Some("w"));
+    }
+
+    #[test]
+    fn a_configuration_file_is_a_file_and_not_a_shells_script() {
+        assert_eq!(
+            an("xmrig -c config.json").config_file.as_deref(),
+            Some("config.json")
+        );
+        assert_eq!(
+            an("./kswapd0 --config=/tmp/.x/c.json")
+                .config_file
+                .as_deref(),
+            Some("/tmp/.x/c.json")
+        );
+        for launcher in [
+            "bash -c exec -a 'xmrig -o stratum+tcp://pool.example.org:3333' sleep 60",
+            "/bin/sh -c printf x; xmrig -o stratum+tcp://pool.example.org:3333",
+            "xmrig -c exec",
+        ] {
+            assert_eq!(an(launcher).config_file, None, "{launcher}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::files::{check_files, immutable_flags, FileCheckConfig, FileReport};
 use crate::hashcache::{hash_and_head, ExeCache, ExeFacts, FileKey};
 use crate::indicators::{
     known_workload, looks_like_kernel_thread, miner_name, program_name, trojan_name, PoolIntel,
-    LOGIN_PARENTS, SERVICE_PARENTS,
+    LOGIN_PARENTS, SCHEDULER_PARENTS, SERVICE_PARENTS,
 };
 use crate::procfs::{self, ProcInfo, ProcLimits, LOGINUID_UNSET};
 use crate::respond::{respond, save_snapshot, Response};
@@ -1204,6 +1204,11 @@ impl Scanner {
                 .map(|r| r.host.clone())
                 .filter(|h| !h.is_empty())
                 .or_else(|| {
+                    // A scheduled job's owner logging in at some other time says nothing
+                    // about where the job came from.
+                    if scheduler_in(&pe.ancestry).is_some() {
+                        return None;
+                    }
                     let u = pe.login_user.as_deref()?;
                     auth.accepted
                         .iter()
@@ -1496,7 +1501,8 @@ impl ClassFacts {
             let name = a.split_once(' ').map(|x| x.1).unwrap_or("");
             LOGIN_PARENTS.contains(&name) || name.starts_with("sshd")
         });
-        if interactive_account && (via_login || pe.session_id.is_some()) {
+        let scheduled_by = scheduler_in(&pe.ancestry);
+        if interactive_account && (via_login || pe.session_id.is_some()) && scheduled_by.is_none() {
             self.interactive_login.push(format!(
                 "process {} started in login session {} of {}{}",
                 pe.pid,
@@ -1518,7 +1524,12 @@ impl ClassFacts {
             .uid
             .and_then(|u| accounts.by_uid.get(&u))
             .is_some_and(|a| !a.is_interactive());
-        if let Some(p) = service_parent {
+        if let Some(s) = scheduled_by {
+            self.service_tree.push(format!(
+                "process {} was started by a cron job ({s}), not a login session",
+                pe.pid
+            ));
+        } else if let Some(p) = service_parent {
             self.service_tree
                 .push(format!("process {} runs under {p}", pe.pid));
         } else if service_user && pe.loginuid.is_none() {
@@ -1660,4 +1671,15 @@ impl ClassFacts {
         }
         Some(f)
     }
+}
+
+/// The job scheduler (cron, atd...) among a process's ancestors (`"pid name"` entries), if any.
+fn scheduler_in(ancestry: &[String]) -> Option<String> {
+    ancestry.iter().find_map(|a| {
+        let name = a.split_once(' ').map(|x| x.1).unwrap_or("");
+        SCHEDULER_PARENTS
+            .iter()
+            .any(|s| name.eq_ignore_ascii_case(s))
+            .then(|| name.to_string())
+    })
 }

@@ -439,3 +439,58 @@ fn benign_look_alikes_stay_silent() {
         assert!(fs.is_empty(), "benign process {} flagged: {fs:#?}", g.pid());
     }
 }
+
+/// cron's PAM session gives its jobs the owner's login uid and a session id, as a login would:
+/// a miner under cron is a scheduled job (persistence), not someone's login session.
+#[test]
+fn a_miner_started_by_cron_is_a_scheduled_job_not_a_login() {
+    let (prefix, _) = loginuid_prefix();
+    // A shell that names itself cron, then starts the look-alike as its child.
+    let g = spawn_bash(&format!(
+        "{prefix}printf cron > /proc/self/comm; bash -c \"exec -a 'xmrig -o stratum+tcp://pool.example.org:3333 --donate-level 1' sleep 60\" & wait"
+    ));
+    wait_for_comm(g.pid(), "cron");
+    let mut miner = None;
+    for _ in 0..200 {
+        let children = slurp_string(format!("/proc/{}/task/{}/children", g.pid(), g.pid()))
+            .unwrap_or_default();
+        miner = children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+            .find(|c| {
+                slurp_string(format!("/proc/{c}/cmdline")).is_ok_and(|l| l.contains("stratum"))
+            });
+        if miner.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let miner = miner.expect("the look-alike under cron");
+    let report = scanner(0).scan();
+    let f = detector(&for_pid(&report, miner), "host-miner-process");
+    let p = f.evidence.process.as_ref().unwrap();
+    assert!(
+        p.ancestry.iter().any(|a| a.ends_with(" cron")),
+        "{:?}",
+        p.ancestry
+    );
+    assert!(
+        p.login_from.is_none(),
+        "a job's owner logging in elsewhere is not where it came from: {:?}",
+        p.login_from
+    );
+    let summary = report
+        .findings
+        .iter()
+        .find(|f| f.detector == "host-summary")
+        .expect("a host summary");
+    let text = summary.evidence.extra["class_reasons"].to_string();
+    assert!(
+        text.contains(&format!("process {miner} was started by a cron job (cron)")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("process {miner} started in login session")),
+        "{text}"
+    );
+}

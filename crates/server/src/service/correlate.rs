@@ -20,6 +20,8 @@ pub const AGENT_SILENT_US: i64 = 15 * 60 * 1_000_000;
 pub const REATTRIBUTE_SAMPLE: i64 = 1_000;
 /// Open cases re-attributed per registry change.
 pub const REATTRIBUTE_CASES: i64 = 2_000;
+/// Job schedulers (as crates/host's SCHEDULER_PARENTS): their children are scheduled jobs.
+const SCHEDULERS: &[&str] = &["cron", "crond", "atd", "anacron", "fcron"];
 /// Service processes whose children should not be miners.
 const SERVICES: &[&str] = &[
     "nginx",
@@ -688,9 +690,34 @@ impl<'a> Correlator<'a> {
             );
         }
         for p in &processes {
-            let interactive = p.loginuid.is_some_and(|u| u != u32::MAX)
-                || p.login_user.is_some()
-                || p.login_from.is_some();
+            // cron's PAM session gives a job its owner's login uid: a miner under a scheduler is
+            // a scheduled job (persistence), not someone's login.
+            let scheduler = p.ancestry.iter().find_map(|a| {
+                let name = a.split_whitespace().nth(1).unwrap_or(a.as_str());
+                SCHEDULERS
+                    .iter()
+                    .any(|s| name.eq_ignore_ascii_case(s))
+                    .then_some(name)
+            });
+            let interactive = scheduler.is_none()
+                && (p.loginuid.is_some_and(|u| u != u32::MAX)
+                    || p.login_user.is_some()
+                    || p.login_from.is_some());
+            if let Some(s) = scheduler {
+                facts.set(
+                    "persistence",
+                    Said::new(
+                        format!(
+                            "{} (pid {}) was started by a scheduled job ({s}), not a login",
+                            p.name, p.pid
+                        ),
+                        format!(
+                            "{} (pid {}) 由计划任务（{s}）启动，而非登录会话",
+                            p.name, p.pid
+                        ),
+                    ),
+                );
+            }
             if interactive {
                 let who = p
                     .login_user
