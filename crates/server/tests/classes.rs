@@ -65,3 +65,36 @@ fn a_miner_under_cron_is_persistence_not_a_login() {
     };
     assert_eq!(proposed(from_ssh)["proposed_class"], "active");
 }
+
+/// A login from outside the organisation's addresses is flagged: the account's owner from home,
+/// or a password guessed from outside; the investigator tells which.
+#[test]
+fn a_login_from_outside_every_registered_range_is_flagged() {
+    let login = |from: &str| minetrace_core::ProcessEvidence {
+        pid: 4242,
+        name: "xmrig".into(),
+        exe: Some("/home/li.wei/xmrig".into()),
+        user: Some("li.wei".into()),
+        uid: Some(1001),
+        loginuid: Some(1001),
+        login_user: Some("li.wei".into()),
+        login_from: Some(from.into()),
+        ancestry: vec!["4100 bash".into(), "4000 sshd".into()],
+        ..Default::default()
+    };
+    let outside = proposed(login("198.51.100.77"));
+    let flags = outside["flags"].to_string();
+    assert!(
+        flags.contains("login from 198.51.100.77, outside every registered range"),
+        "{flags}"
+    );
+    assert!(outside["flags_zh"]
+        .to_string()
+        .contains("不在任何登记网段内"));
+    assert_eq!(
+        outside["proposed_class"], "active",
+        "flagged, not reclassified"
+    );
+    let inside = proposed(login("10.20.0.8"));
+    assert!(!inside["flags"].to_string().contains("outside"), "{inside}");
+}

@@ -718,6 +718,28 @@ impl<'a> Correlator<'a> {
                     ),
                 );
             }
+            // A login from an address that is neither private nor in a registered range: the
+            // account may be the person's, or a password guessed or stolen from outside.
+            let outside = p
+                .login_from
+                .as_deref()
+                .and_then(|f| f.split_whitespace().next())
+                .and_then(|ip| ip.parse::<IpAddr>().ok())
+                .filter(|ip| !is_private(*ip) && unit_for(&self.ranges, *ip).is_none());
+            if let (true, Some(ip)) = (interactive, outside) {
+                let said = Said::new(
+                    format!(
+                        "{} (pid {}) was started from a login from {ip}, outside every registered range: a guessed or stolen password is possible",
+                        p.name, p.pid
+                    ),
+                    format!(
+                        "{} (pid {}) 由来自 {ip} 的登录启动，该地址不在任何登记网段内：可能是被猜解或被盗的密码",
+                        p.name, p.pid
+                    ),
+                );
+                facts.set("outside-login", said.clone());
+                flags.push(said);
+            }
             if interactive {
                 let who = p
                     .login_user

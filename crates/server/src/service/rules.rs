@@ -12,6 +12,7 @@ pub const DEFAULT_RULES: &str = include_str!("../../rules/classification.toml");
 pub const BUILTIN_FACTS: &[&str] = &[
     "research-project",
     "interactive-login",
+    "outside-login",
     "admin-account",
     "service-parent",
     "temp-binary",
@@ -104,6 +105,7 @@ pub fn fact_zh(name: &str) -> &str {
     match name {
         "research-project" => "登记的科研项目",
         "interactive-login" => "交互式登录",
+        "outside-login" => "来自单位外部的登录",
         "admin-account" => "管理员账户",
         "service-parent" => "由网络服务派生",
         "temp-binary" => "临时目录中的程序",
