@@ -316,9 +316,20 @@ pub fn cef(a: &Alert) -> String {
 pub struct Alerter {
     sinks: Vec<Sink>,
     tx: SyncSender<(usize, Alert)>,
-    /// case id -> (status, class, recurrence) last alerted.
-    seen: Mutex<HashMap<i64, (String, String, i64)>>,
+    /// case id -> what was last alerted about it.
+    seen: Mutex<HashMap<i64, AlertKey>>,
     pub dropped: std::sync::atomic::AtomicU64,
+}
+
+/// What an alert about a case said; a case is alerted again when it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AlertKey {
+    status: String,
+    /// Confirmed class, else the proposed one.
+    class: String,
+    recurrence: i64,
+    /// Legal band rank (0 none, 1 serious, 2 especially serious).
+    band: u8,
 }
 
 impl std::fmt::Debug for Alerter {
@@ -344,17 +355,31 @@ impl Alerter {
         }
     }
 
-    /// Called after correlation touched `case`: alerts when it is new, recurred, or changed
-    /// status or class since the last alert. Confidential cases are skipped entirely.
+    /// Called after correlation touched `case`: alerts when it is new, recurred, reached a
+    /// graver legal band (a case that grows into 情节严重 must reach the sinks that wait for
+    /// it), or changed status, confirmed or proposed class since the last alert. Confidential
+    /// cases are skipped entirely.
     pub fn case_changed(&self, case: &Case) {
         if case.confidential {
             return;
         }
-        let alert_key = (
-            case.status.clone(),
-            case.class.clone().unwrap_or_default(),
-            case.recurrence,
-        );
+        let band = case
+            .estimate
+            .get("legal")
+            .and_then(|l| l.get("band"))
+            .and_then(|b| b.as_str())
+            .and_then(band_rank)
+            .unwrap_or(0);
+        let alert_key = AlertKey {
+            status: case.status.clone(),
+            class: case
+                .class
+                .clone()
+                .or_else(|| case.proposed_class.clone())
+                .unwrap_or_default(),
+            recurrence: case.recurrence,
+            band,
+        };
         let event = {
             let Ok(mut seen) = self.seen.lock() else {
                 return;
@@ -362,7 +387,8 @@ impl Alerter {
             let event = match seen.get(&case.id) {
                 None => "case-opened",
                 Some(prev) if prev == &alert_key => return,
-                Some(prev) if prev.2 != alert_key.2 => "case-recurred",
+                Some(prev) if prev.recurrence != alert_key.recurrence => "case-recurred",
+                Some(prev) if prev.band < alert_key.band => "case-escalated",
                 Some(_) => "case-changed",
             };
             if seen.len() >= MAX_REMEMBERED {
@@ -615,6 +641,19 @@ mod tests {
             .recv(&mut buf)
             .expect("an especially serious case alerts");
         assert!(String::from_utf8_lossy(&buf[..n]).contains("|10|"));
+        // The first case grows into 情节严重 (more machines, gains): the sink hears of it now.
+        alerter.case_changed(&case(1, LegalBand::Serious));
+        let n = sock
+            .recv(&mut buf)
+            .expect("a case that became serious alerts");
+        let line = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(
+            line.contains("|case-escalated|") && line.contains("|8|"),
+            "{line}"
+        );
+        // Nothing new: silent.
+        alerter.case_changed(&case(1, LegalBand::Serious));
+        assert!(sock.recv(&mut buf).is_err());
     }
 
     #[test]
