@@ -240,8 +240,30 @@ fn case_gains(
             params.family
         )));
     };
+    // Ethash over EthereumStratum and over EthProxy differ in how shares count, not in the
+    // hashes: an ETC coin table prices both.
+    let ethash = |f: AlgorithmFamily| {
+        matches!(
+            f,
+            AlgorithmFamily::EthashStratum | AlgorithmFamily::EthashProxy
+        )
+    };
+    let same_work = |name: &str| {
+        family::parse_family(name).is_some_and(|f| f == fam || (ethash(f) && ethash(fam)))
+    };
+    let hps: f64 = by_family
+        .iter()
+        .filter(|(name, _)| same_work(name))
+        .map(|(_, h)| *h)
+        .sum();
     let name = family::family_name(fam);
-    let hps = *by_family.get(name).filter(|h| **h > 0.0)?;
+    if hps <= 0.0 {
+        return (!by_family.is_empty()).then(|| {
+            Err(format!(
+                "gains not estimated: [coins.{symbol}] is {name}, and the case has no {name} hashrate"
+            ))
+        });
+    }
     let sessions = format!("the case's {name} sessions");
     let hashrate = Figure::estimated(hps, hps, hps, "H/s", sessions);
     let per_day = match gains::gains_per_day(&hashrate, symbol, params) {
@@ -428,6 +450,35 @@ mod tests {
         assert!(unpriced["legal"]["reasons"]
             .to_string()
             .contains("no [coins.BTC]"));
+        // A coin of another algorithm than the case's hashrate: said, not priced.
+        let asic = previous(&[("b", 1e14, AlgorithmFamily::Sha256d)]);
+        let other = for_case(&cfg, &asic, &[], 1, SEEN, Some("XMR"));
+        assert!(other.get("gains_total").is_none());
+        assert!(other["gains_note"]
+            .as_str()
+            .unwrap()
+            .contains("no randomx hashrate"));
+        // Ethash counted over EthProxy is priced by an Ethash coin table.
+        cfg.coins.insert(
+            "ETC".into(),
+            minetrace_estimate::config::CoinParams {
+                family: "etchash".into(),
+                network_difficulty: None,
+                network_hashrate: Some(1.5e14),
+                block_reward: 2.56,
+                block_time_s: 13.0,
+                price: 150.0,
+                pool_fee: 0.01,
+                as_of: "2026-12-01".into(),
+                source: "test snapshot".into(),
+            },
+        );
+        let rig = previous(&[("c", 3e8, AlgorithmFamily::EthashProxy)]);
+        let etc = for_case(&cfg, &rig, &[], 1, SEEN, Some("ETC"));
+        assert!(
+            etc["gains_per_day"]["value"].as_f64().unwrap() > 0.0,
+            "{etc}"
+        );
         // No coin: as before.
         let unknown = for_case(&cfg, &farm, &[], 1, SEEN, None);
         assert!(unknown.get("gains_total").is_none() && unknown.get("gains_note").is_none());
