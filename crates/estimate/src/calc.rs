@@ -294,6 +294,20 @@ pub fn calculate(cfg: &EstimateConfig, i: &CalcInputs) -> Result<CalcReport, Est
         )?);
     }
     if let (Some((sym, params)), Some(h)) = (coin, &r.hashrate) {
+        // A hashrate of one algorithm is no share of another coin's network.
+        if let (Some(f), Some(coin_family)) = (family, crate::family::parse_family(&params.family))
+        {
+            if !crate::family::same_work(f, coin_family) {
+                return Err(EstimateError::invalid(
+                    "coin",
+                    format!(
+                        "{sym} is mined with {}, the hashrate is {}",
+                        family_name(coin_family),
+                        family_name(f)
+                    ),
+                ));
+            }
+        }
         let per_day = gains::gains_per_day(h, sym, params)?;
         r.gains_total = Some(per_day.scaled(
             duration.days,
@@ -598,5 +612,39 @@ mod tests {
         .contains("coin"));
         let empty = calculate(&cfg, &CalcInputs::default()).unwrap();
         assert!(empty.hashrate.is_none() && empty.legal.is_none());
+    }
+
+    #[test]
+    fn a_coin_of_another_algorithm_prices_no_hashrate() {
+        let mut cfg = EstimateConfig::default();
+        let coin = |family: &str| crate::config::CoinParams {
+            family: family.into(),
+            network_difficulty: None,
+            network_hashrate: Some(1e15),
+            block_reward: 1.0,
+            block_time_s: 60.0,
+            price: 100.0,
+            pool_fee: 0.0,
+            as_of: "2026-12-01".into(),
+            source: String::new(),
+        };
+        cfg.coins.insert("XMR".into(), coin("randomx"));
+        cfg.coins.insert("ETC".into(), coin("etchash"));
+        let inputs = |family, symbol: &str| CalcInputs {
+            family: Some(family),
+            hashrate: Some(1e12),
+            coin: Some(symbol.into()),
+            ..Default::default()
+        };
+        let e = calculate(&cfg, &inputs(AlgorithmFamily::Sha256d, "XMR"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("XMR is mined with randomx, the hashrate is sha256d"),
+            "{e}"
+        );
+        // Ethash counted over EthProxy is Ethash work.
+        let etc = calculate(&cfg, &inputs(AlgorithmFamily::EthashProxy, "ETC")).unwrap();
+        assert!(etc.gains_per_day.is_some());
     }
 }

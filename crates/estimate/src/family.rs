@@ -26,6 +26,18 @@ pub fn parse_family(name: &str) -> Option<AlgorithmFamily> {
     })
 }
 
+/// Whether hashes of two families are the same work (to price one with the other's coin):
+/// Ethash over EthereumStratum and over EthProxy differ in how shares count, not in hashes.
+pub fn same_work(a: AlgorithmFamily, b: AlgorithmFamily) -> bool {
+    let ethash = |f| {
+        matches!(
+            f,
+            AlgorithmFamily::EthashStratum | AlgorithmFamily::EthashProxy
+        )
+    };
+    a == b || (ethash(a) && ethash(b))
+}
+
 /// The canonical short name used in configuration tables and reports.
 pub fn family_name(family: AlgorithmFamily) -> &'static str {
     match family {

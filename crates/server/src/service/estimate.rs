@@ -240,20 +240,10 @@ fn case_gains(
             params.family
         )));
     };
-    // Ethash over EthereumStratum and over EthProxy differ in how shares count, not in the
-    // hashes: an ETC coin table prices both.
-    let ethash = |f: AlgorithmFamily| {
-        matches!(
-            f,
-            AlgorithmFamily::EthashStratum | AlgorithmFamily::EthashProxy
-        )
-    };
-    let same_work = |name: &str| {
-        family::parse_family(name).is_some_and(|f| f == fam || (ethash(f) && ethash(fam)))
-    };
+    // (An ETC coin table prices Ethash counted over EthProxy too.)
     let hps: f64 = by_family
         .iter()
-        .filter(|(name, _)| same_work(name))
+        .filter(|(name, _)| family::parse_family(name).is_some_and(|f| family::same_work(f, fam)))
         .map(|(_, h)| *h)
         .sum();
     let name = family::family_name(fam);
