@@ -199,6 +199,18 @@ fn a_priced_coin_gives_the_case_its_gains_and_they_reach_the_legal_band() {
         page.contains("as of 2026-12-01"),
         "the derivation is on the page"
     );
+    // The overview's statistics of open cases add them up by region and by coin.
+    let (_, overview) = reg.get("/console/");
+    let coin_table = overview
+        .split("id=\"stats-coin\"")
+        .nth(1)
+        .expect("a statistics table by coin");
+    assert!(
+        coin_table.contains("<td>XMR</td><td>1</td><td>1</td>")
+            && coin_table.contains("<td>38880</td>"),
+        "{coin_table}"
+    );
+    assert!(overview.contains("id=\"stats-region\""));
     let (_, csv) = reg.get("/console/report.csv");
     let row = csv.lines().nth(1).unwrap();
     assert!(row.ends_with(",\"38880.00\""), "{row}");

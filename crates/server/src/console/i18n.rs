@@ -106,6 +106,13 @@ const WORDS: &[(&str, &str, &str)] = &[
         "预计违法所得（挖矿收益）",
         "Estimated gains (mining revenue)",
     ),
+    (
+        "stats_open",
+        "未结案件的能耗、损失与所得",
+        "Open cases: energy, loss and gains",
+    ),
+    ("machines", "机器数", "Machines"),
+    ("total", "合计", "Total"),
     ("days_observed", "天（实际观测）", "days (observed)"),
     (
         "days_assumed",

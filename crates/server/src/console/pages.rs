@@ -237,6 +237,23 @@ pub fn overview(
     )
     .ok()
     .and_then(|r| r.energy);
+    // Energy, coal, CO2, cost and gains of the open cases by region and by coin, with one
+    // factor set for the whole table.
+    let energy_tables = {
+        let figures = open_case_figures(cases, units);
+        let coal = minetrace_estimate::energy::coal_factor(est, None);
+        let co2 = minetrace_estimate::energy::co2_factor(est, None);
+        match (coal, co2) {
+            (Ok(coal), Ok(co2)) if !figures.is_empty() => {
+                use minetrace_estimate::stats::{aggregate, GroupBy};
+                Some((
+                    aggregate(&figures, GroupBy::Region, &coal, &co2),
+                    aggregate(&figures, GroupBy::Coin, &coal, &co2),
+                ))
+            }
+            _ => None,
+        }
+    };
     page(
         lang,
         Some(v),
@@ -265,8 +282,70 @@ pub fn overview(
             }
             h2 { (t(lang, "top_units")) }
             (kv_table(lang, &top_units.into_iter().take(10).collect::<Vec<_>>(), None))
+            @if let Some((by_region, by_coin)) = &energy_tables {
+                h2 { (t(lang, "stats_open")) }
+                (stats_table(lang, "region", by_region))
+                (stats_table(lang, "coin", by_coin))
+            }
         },
     )
+}
+
+/// Open cases' figures for the statistics tables (the estimate crate groups and totals them).
+fn open_case_figures(
+    cases: &[Case],
+    units: &HashMap<String, Unit>,
+) -> Vec<minetrace_estimate::stats::CaseFigures> {
+    let value = |c: &Case, path: &[&str]| {
+        path.iter()
+            .try_fold(&c.estimate, |v, k| v.get(k))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+    };
+    cases
+        .iter()
+        .filter(|c| c.status != "closed")
+        .map(|c| minetrace_estimate::stats::CaseFigures {
+            case_id: c.id.to_string(),
+            unit: c.unit_name.clone().unwrap_or_default(),
+            region: c
+                .unit_name
+                .as_deref()
+                .and_then(|u| units.get(u))
+                .map(|u| u.region.clone())
+                .unwrap_or_default(),
+            coin: c.coin.clone().unwrap_or_default(),
+            class: class_key(c).trim_start_matches("class.").to_string(),
+            kwh_per_day: value(c, &["kwh_per_day", "value"]),
+            cost: value(c, &["energy", "cost_total", "value"]),
+            gains: value(c, &["gains_total", "value"]),
+            machines: c.estimate["machines"].as_u64().unwrap_or(1),
+        })
+        .collect()
+}
+
+/// One statistics table: cases, machines, kWh/day, coal, CO2, cost and gains per group.
+fn stats_table(lang: Lang, key: &str, table: &minetrace_estimate::stats::StatsTable) -> Markup {
+    html! {
+        table.stats id={ "stats-" (key) } {
+            tr {
+                th { (t(lang, key)) } th { (t(lang, "cases")) } th { (t(lang, "machines")) }
+                th { (t(lang, "kwh_day")) } th { (t(lang, "coal_day")) } th { (t(lang, "co2_year")) }
+                th { (t(lang, "electricity_loss")) } th { (t(lang, "gains_estimated")) }
+            }
+            @for r in table.rows.iter().chain(std::iter::once(&table.total)) {
+                tr {
+                    td { @if r.key == "total" { b { (t(lang, "total")) } } @else { (r.key) } }
+                    td { (r.cases) } td { (r.machines) }
+                    td { (format!("{:.1}", r.kwh_per_day)) }
+                    td { (format!("{:.3}", r.coal_t_per_day)) }
+                    td { (format!("{:.1}", r.co2_t_per_year)) }
+                    td { (format!("{:.0}", r.cost)) }
+                    td { (format!("{:.0}", r.gains)) }
+                }
+            }
+        }
+    }
 }
 
 pub fn case_list(v: &Viewer, cases: &[Case], needle: &str) -> Markup {
