@@ -215,3 +215,37 @@ fn a_priced_coin_gives_the_case_its_gains_and_they_reach_the_legal_band() {
     let row = csv.lines().nth(1).unwrap();
     assert!(row.ends_with(",\"38880.00\""), "{row}");
 }
+
+#[test]
+fn a_case_confirmed_false_positive_is_no_machine_of_its_campaign() {
+    for env in servers() {
+        let (n, s) = (env.name, &env.server);
+        let (url, admin, sensor) = enrol(s);
+        let at = |i: u8, t: i64| network_finding(&format!("198.51.100.{i}:40000"), t);
+        minetrace_client::submit_findings(&url, &sensor, &[at(1, T0), at(2, T0)]).unwrap();
+        s.settle();
+        let first = cases(&url, &admin)
+            .into_iter()
+            .find(|c| c["activity_key"] == "ip:198.51.100.1")
+            .unwrap();
+        // An investigator finds the first address was a honeypot replaying traffic.
+        let (status, body) = call(
+            &url,
+            "PATCH",
+            &format!("/api/v1/cases/{}", first["id"]),
+            Some(&admin),
+            Some(br#"{"status": "investigating", "class": "false-positive"}"#),
+            "application/json",
+        );
+        assert_eq!(status, 200, "{n}: {body}");
+        minetrace_client::submit_findings(&url, &sensor, &[at(3, T0 + 60_000_000)]).unwrap();
+        s.settle();
+        let third = cases(&url, &admin)
+            .into_iter()
+            .find(|c| c["activity_key"] == "ip:198.51.100.3")
+            .unwrap();
+        assert_eq!(third["estimate"]["machines"], 2, "{n}: {third}");
+        let (_, body) = call(&url, "GET", "/api/v1/campaigns", Some(&admin), None, "");
+        assert_eq!(json(&body)["campaigns"][0]["hosts"], 2, "{n}: {body}");
+    }
+}

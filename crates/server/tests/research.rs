@@ -112,7 +112,7 @@ fn reasons_and_flags_read_in_the_console_language() {
     let page = format!("/console/cases/{}", case["id"]);
     let (_, zh) = reg.get_in("zh", &page);
     for words in [
-        "规则 3（主动挖矿）：挖矿程序由某人的登录会话启动",
+        "规则 3，主动挖矿：挖矿程序由某人的登录会话启动",
         "交互式登录：xmrig (pid 4242) 运行在 li.wei 的登录会话中（来自 10.20.0.8）",
         "挖矿超出科研项目 &quot;GPU lab hashing study&quot; 的批准期限",
     ] {

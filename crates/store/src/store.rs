@@ -1341,7 +1341,8 @@ impl Store {
             tx.query(
                 &format!(
                     "SELECT c.id, c.wallet, COUNT(k.id), COUNT(DISTINCT k.activity_key) FROM campaigns c \
-                     LEFT JOIN cases k ON k.campaign_id = c.id GROUP BY c.id, c.wallet ORDER BY c.id LIMIT {MAX_LIST}"
+                     LEFT JOIN cases k ON k.campaign_id = c.id \
+                     AND (k.class IS NULL OR k.class <> 'false-positive') GROUP BY c.id, c.wallet ORDER BY c.id LIMIT {MAX_LIST}"
                 ),
                 &[],
             )?
@@ -1362,7 +1363,9 @@ impl Store {
     pub fn campaign_hosts(&self, campaign_id: i64) -> Result<i64, StoreError> {
         self.rtx(|tx| {
             let rows = tx.query(
-                "SELECT COUNT(DISTINCT activity_key) FROM cases WHERE campaign_id = ?",
+                // A case a person confirmed as a false positive is no machine of the campaign.
+                "SELECT COUNT(DISTINCT activity_key) FROM cases WHERE campaign_id = ? \
+                 AND (class IS NULL OR class <> 'false-positive')",
                 &[campaign_id.into()],
             )?;
             rows.first().map_or(Ok(0), |r| r.int(0))

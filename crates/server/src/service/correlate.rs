@@ -862,27 +862,31 @@ impl<'a> Correlator<'a> {
         if case.network_findings > 0 && host_findings == 0 {
             if let Some(h) = &case.host_name {
                 if let Some(hb) = self.store.last_heartbeat(h)? {
-                    let msg = if hb + AGENT_SILENT_US < case.last_seen {
+                    let what = if hb + AGENT_SILENT_US < case.last_seen {
                         let (until, since) = (
                             minetrace_core::Timestamp(case.last_seen),
                             minetrace_core::Timestamp(hb),
                         );
                         Said::new(
                             format!(
-                                "agent blind or tampered: the network saw {h} mining until {until} but its agent has been silent since {since}"
+                                "the network saw {h} mining until {until} but its agent has been silent since {since}"
                             ),
                             format!(
-                                "主机代理失明或被篡改：网络发现 {h} 挖矿直至 {until}，但其代理自 {since} 起再无报告"
+                                "网络发现 {h} 挖矿直至 {until}，但其代理自 {since} 起再无报告"
                             ),
                         )
                     } else {
                         Said::new(
-                            format!("agent blind or tampered: the network saw {h} mining but its agent reported no mining"),
-                            format!("主机代理失明或被篡改：网络发现 {h} 在挖矿，但其代理未报告任何挖矿"),
+                            format!("the network saw {h} mining but its agent reported no mining"),
+                            format!("网络发现 {h} 在挖矿，但其代理未报告任何挖矿"),
                         )
                     };
-                    facts.set("agent-blind", msg.clone());
-                    flags.push(msg);
+                    // The flag names the cross-check; the fact's name already does.
+                    flags.push(Said::new(
+                        format!("agent blind or tampered: {}", what.en),
+                        format!("主机代理失明或被篡改：{}", what.zh),
+                    ));
+                    facts.set("agent-blind", what);
                 }
             }
         }
@@ -891,12 +895,15 @@ impl<'a> Correlator<'a> {
             let with_self = self.campaign_machines(c)?;
             machines = with_self;
             if with_self >= 2 {
-                let msg = Said::new(
-                    format!("campaign: wallet seen on {with_self} machines"),
-                    format!("团伙：同一钱包出现在 {with_self} 台机器上"),
+                let what = Said::new(
+                    format!("wallet seen on {with_self} machines"),
+                    format!("同一钱包出现在 {with_self} 台机器上"),
                 );
-                facts.set("campaign", msg.clone());
-                flags.push(msg);
+                flags.push(Said::new(
+                    format!("campaign: {}", what.en),
+                    format!("团伙：{}", what.zh),
+                ));
+                facts.set("campaign", what);
             }
         }
         let proposal = self.rules.classify(&facts);

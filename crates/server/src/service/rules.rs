@@ -205,7 +205,7 @@ impl Rules {
                 let mut reasons = vec![Said::new(
                     format!("rule {} ({}): {}", i + 1, r.class, r.reason),
                     format!(
-                        "规则 {}（{}）：{}",
+                        "规则 {}，{}：{}",
                         i + 1,
                         class_zh(&r.class),
                         r.reason_zh.as_deref().unwrap_or(&r.reason)
@@ -268,7 +268,7 @@ mod tests {
         // The same reasons in Chinese, line for line.
         assert_eq!(p.reasons.len(), p.reasons_zh.len());
         assert!(
-            p.reasons_zh[0].starts_with("规则 3（主动挖矿）："),
+            p.reasons_zh[0].starts_with("规则 3，主动挖矿："),
             "{:?}",
             p.reasons_zh
         );
