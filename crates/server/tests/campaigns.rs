@@ -183,16 +183,7 @@ fn a_priced_coin_gives_the_case_its_gains_and_they_reach_the_legal_band() {
     assert!((gains - 38_880.0).abs() < 1.0, "{case}");
     assert_eq!(case["estimate"]["legal"]["band"], "especially-serious");
     // The case page and the report show them.
-    minetrace_server::console::create_user(
-        &store,
-        "reg",
-        minetrace_store::ConsoleRole::Regulator,
-        Some("*"),
-        None,
-        session::PW,
-    )
-    .unwrap();
-    let reg = session::Session::login(&url, "reg");
+    let reg = session::Session::regulator(&store, &url);
     let (_, page) = reg.get(&format!("/console/cases/{}", case["id"]));
     assert!(page.contains("id=\"gains\""), "{page}");
     assert!(

@@ -15,6 +15,39 @@ fn case_of(url: &str, admin: &str) -> serde_json::Value {
     json(&body)["cases"][0].clone()
 }
 
+/// Registers a research project for gpu-01 from `starts` to `ends`, then has its agent report a
+/// miner that ran from T0 for two hours, started from li.wei's login session; the case.
+fn project_then_miner(
+    s: &minetrace_server::BackgroundServer,
+    admin: &str,
+    agent: &str,
+    starts: i64,
+    ends: i64,
+) -> serde_json::Value {
+    let url = s.url();
+    let project = serde_json::json!({
+        "name": "GPU lab hashing study", "host": "gpu-01", "starts": starts,
+        "ends": ends, "approver": "dean",
+    })
+    .to_string();
+    let (status, body) = call(
+        &url,
+        "POST",
+        "/api/v1/projects",
+        Some(admin),
+        Some(project.as_bytes()),
+        "application/json",
+    );
+    assert_eq!(status, 200, "{body}");
+    s.settle();
+    let mut f = host_finding("gpu-01", T0);
+    f.last_seen.0 = T0 + 2 * 3_600_000_000;
+    f.assign_id();
+    minetrace_client::submit_findings(&url, agent, &[f]).unwrap();
+    s.settle();
+    case_of(&url, admin)
+}
+
 #[test]
 fn a_project_covers_only_the_mining_within_its_approved_period() {
     // (project period, expected class, flag expected)
@@ -28,32 +61,10 @@ fn a_project_covers_only_the_mining_within_its_approved_period() {
     for ((starts, ends), class, flagged) in periods {
         for env in servers() {
             let (n, s) = (env.name, &env.server);
-            let url = s.url();
             let store = s.state.store.clone();
             let admin = store.create_source("regulator", Role::Admin).unwrap().1;
             let agent = store.create_source("agent-gpu-01", Role::Agent).unwrap().1;
-            let project = serde_json::json!({
-                "name": "GPU lab hashing study", "host": "gpu-01", "starts": starts,
-                "ends": ends, "approver": "dean",
-            })
-            .to_string();
-            let (status, body) = call(
-                &url,
-                "POST",
-                "/api/v1/projects",
-                Some(&admin),
-                Some(project.as_bytes()),
-                "application/json",
-            );
-            assert_eq!(status, 200, "{n}: {body}");
-            s.settle();
-            // The miner ran from T0 for two hours, started from li.wei's login session.
-            let mut f = host_finding("gpu-01", T0);
-            f.last_seen.0 = T0 + 2 * 3_600_000_000;
-            f.assign_id();
-            minetrace_client::submit_findings(&url, &agent, &[f]).unwrap();
-            s.settle();
-            let case = case_of(&url, &admin);
+            let case = project_then_miner(s, &admin, &agent, starts, ends);
             assert_eq!(
                 case["proposed_class"], class,
                 "{n}: project {starts}..{ends}: {case}"
@@ -76,39 +87,11 @@ fn reasons_and_flags_read_in_the_console_language() {
     let store = s.state.store.clone();
     let admin = store.create_source("regulator", Role::Admin).unwrap().1;
     let agent = store.create_source("agent-gpu-01", Role::Agent).unwrap().1;
-    let project = serde_json::json!({
-        "name": "GPU lab hashing study", "host": "gpu-01", "starts": T0 - DAY,
-        "ends": T0 + 3_600_000_000, "approver": "dean",
-    })
-    .to_string();
-    call(
-        &url,
-        "POST",
-        "/api/v1/projects",
-        Some(&admin),
-        Some(project.as_bytes()),
-        "application/json",
-    );
-    s.settle();
-    let mut f = host_finding("gpu-01", T0);
-    f.last_seen.0 = T0 + 2 * 3_600_000_000;
-    f.assign_id();
-    minetrace_client::submit_findings(&url, &agent, &[f]).unwrap();
-    s.settle();
-    let case = case_of(&url, &admin);
+    let case = project_then_miner(s, &admin, &agent, T0 - DAY, T0 + 3_600_000_000);
     let lines = |k: &str| case[k].as_array().map_or(0, Vec::len);
     assert_eq!(lines("reasons"), lines("reasons_zh"));
     assert_eq!(lines("flags"), lines("flags_zh"));
-    minetrace_server::console::create_user(
-        &store,
-        "reg",
-        minetrace_store::ConsoleRole::Regulator,
-        Some("*"),
-        None,
-        session::PW,
-    )
-    .unwrap();
-    let reg = session::Session::login(&url, "reg");
+    let reg = session::Session::regulator(&store, &url);
     let page = format!("/console/cases/{}", case["id"]);
     let (_, zh) = reg.get_in("zh", &page);
     for words in [

@@ -44,6 +44,20 @@ impl Session {
         }
     }
 
+    /// A regulator of every region (`reg`), created in `store` and logged in at `base`.
+    pub fn regulator(store: &minetrace_store::Store, base: &str) -> Session {
+        minetrace_server::console::create_user(
+            store,
+            "reg",
+            minetrace_store::ConsoleRole::Regulator,
+            Some("*"),
+            None,
+            PW,
+        )
+        .unwrap();
+        Session::login(base, "reg")
+    }
+
     pub fn get(&self, path: &str) -> (u16, String) {
         self.get_in("en", path)
     }
