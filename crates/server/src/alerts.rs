@@ -149,6 +149,9 @@ pub struct Alert {
     pub recurrence: i64,
     pub legal_band: String,
     pub reasons: Vec<String>,
+    /// The same reasons in Simplified Chinese (empty for a case not updated since the server
+    /// wrote them).
+    pub reasons_zh: Vec<String>,
     pub at: String,
 }
 
@@ -180,6 +183,7 @@ impl Alert {
                 .unwrap_or("none")
                 .to_string(),
             reasons: c.reasons.iter().take(8).cloned().collect(),
+            reasons_zh: c.reasons_zh.iter().take(8).cloned().collect(),
             at: minetrace_core::Timestamp::now().to_rfc3339(),
         }
     }
@@ -511,6 +515,7 @@ mod tests {
             recurrence: 0,
             legal_band: "serious".into(),
             reasons: vec![],
+            reasons_zh: vec![],
             at: "2026-11-24T01:00:00Z".into(),
         }
     }

@@ -116,6 +116,16 @@ fn cases_alert_through_webhook_and_syslog_with_filters() {
         .map(|v| v["unit"].as_str().unwrap_or_default().to_string())
         .collect();
     assert!(units.contains(&"Unit A".to_string()) && units.contains(&"Unit B".to_string()));
+    // The reasons in both languages, line for line.
+    for alert in posted.lock().unwrap().iter() {
+        let (en, zh) = (&alert["reasons"], &alert["reasons_zh"]);
+        assert_eq!(
+            en.as_array().map(Vec::len),
+            zh.as_array().map(Vec::len),
+            "{alert}"
+        );
+        assert!(zh.to_string().contains("规则"), "{alert}");
+    }
 
     // CEF with min_band = serious: nothing here is serious, so no connection at all.
     std::thread::sleep(Duration::from_millis(300));
