@@ -381,6 +381,23 @@ pub struct ProcessEvidence {
     pub cpu_percent: Option<f64>,
 }
 
+/// Job schedulers: a process under one was started by a scheduled job (persistence), though
+/// cron's PAM session gives it its owner's login uid and a session id, as a login would.
+pub const SCHEDULERS: &[&str] = &["cron", "crond", "atd", "anacron", "fcron"];
+
+impl ProcessEvidence {
+    /// The job scheduler among the process's ancestors ([`SCHEDULERS`]), if any.
+    pub fn scheduler(&self) -> Option<&str> {
+        self.ancestry.iter().find_map(|a| {
+            let name = a.split_once(' ').map_or(a.as_str(), |x| x.1);
+            SCHEDULERS
+                .iter()
+                .any(|s| name.eq_ignore_ascii_case(s))
+                .then_some(name)
+        })
+    }
+}
+
 /// Everything a finding can prove. Each field is optional: detectors fill what they saw.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evidence {

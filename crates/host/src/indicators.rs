@@ -348,10 +348,6 @@ pub const SERVICE_PARENTS: &[&str] = &[
     "runc",
 ];
 
-/// Job schedulers: a process under one was started by a scheduled job (persistence), even
-/// though cron's PAM session gives it the job owner's login uid and a session id.
-pub const SCHEDULER_PARENTS: &[&str] = &["cron", "crond", "atd", "anacron", "fcron"];
-
 /// Names of processes that start interactive logins.
 pub const LOGIN_PARENTS: &[&str] = &[
     "sshd",

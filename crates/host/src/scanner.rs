@@ -13,7 +13,7 @@ use crate::files::{check_files, immutable_flags, FileCheckConfig, FileReport};
 use crate::hashcache::{hash_and_head, ExeCache, ExeFacts, FileKey};
 use crate::indicators::{
     known_workload, looks_like_kernel_thread, miner_name, program_name, trojan_name, PoolIntel,
-    LOGIN_PARENTS, SCHEDULER_PARENTS, SERVICE_PARENTS,
+    LOGIN_PARENTS, SERVICE_PARENTS,
 };
 use crate::procfs::{self, ProcInfo, ProcLimits, LOGINUID_UNSET};
 use crate::respond::{respond, save_snapshot, Response};
@@ -1206,7 +1206,7 @@ impl Scanner {
                 .or_else(|| {
                     // A scheduled job's owner logging in at some other time says nothing
                     // about where the job came from.
-                    if scheduler_in(&pe.ancestry).is_some() {
+                    if pe.scheduler().is_some() {
                         return None;
                     }
                     let u = pe.login_user.as_deref()?;
@@ -1501,7 +1501,7 @@ impl ClassFacts {
             let name = a.split_once(' ').map(|x| x.1).unwrap_or("");
             LOGIN_PARENTS.contains(&name) || name.starts_with("sshd")
         });
-        let scheduled_by = scheduler_in(&pe.ancestry);
+        let scheduled_by = pe.scheduler().map(str::to_string);
         if interactive_account && (via_login || pe.session_id.is_some()) && scheduled_by.is_none() {
             self.interactive_login.push(format!(
                 "process {} started in login session {} of {}{}",
@@ -1671,15 +1671,4 @@ impl ClassFacts {
         }
         Some(f)
     }
-}
-
-/// The job scheduler (cron, atd...) among a process's ancestors (`"pid name"` entries), if any.
-fn scheduler_in(ancestry: &[String]) -> Option<String> {
-    ancestry.iter().find_map(|a| {
-        let name = a.split_once(' ').map(|x| x.1).unwrap_or("");
-        SCHEDULER_PARENTS
-            .iter()
-            .any(|s| name.eq_ignore_ascii_case(s))
-            .then(|| name.to_string())
-    })
 }

@@ -20,8 +20,6 @@ pub const AGENT_SILENT_US: i64 = 15 * 60 * 1_000_000;
 pub const REATTRIBUTE_SAMPLE: i64 = 1_000;
 /// Open cases re-attributed per registry change.
 pub const REATTRIBUTE_CASES: i64 = 2_000;
-/// Job schedulers (as crates/host's SCHEDULER_PARENTS): their children are scheduled jobs.
-const SCHEDULERS: &[&str] = &["cron", "crond", "atd", "anacron", "fcron"];
 /// Service processes whose children should not be miners.
 const SERVICES: &[&str] = &[
     "nginx",
@@ -430,10 +428,10 @@ impl<'a> Correlator<'a> {
             .as_deref()
             .and_then(|w| campaign_key(w, case.pool.as_deref()))
         {
-            let stored = case.id != 0 && case.campaign_id.is_some();
             let id = self.store.campaign_for_wallet(&key)?;
             // A case the store does not yet count in this campaign joins it with this batch.
-            if !(stored && case.campaign_id == Some(id)) {
+            let counted = case.id != 0 && case.campaign_id == Some(id);
+            if !counted {
                 self.campaign_member(id)?
                     .1
                     .insert(case.activity_key.clone());
@@ -692,13 +690,7 @@ impl<'a> Correlator<'a> {
         for p in &processes {
             // cron's PAM session gives a job its owner's login uid: a miner under a scheduler is
             // a scheduled job (persistence), not someone's login.
-            let scheduler = p.ancestry.iter().find_map(|a| {
-                let name = a.split_whitespace().nth(1).unwrap_or(a.as_str());
-                SCHEDULERS
-                    .iter()
-                    .any(|s| name.eq_ignore_ascii_case(s))
-                    .then_some(name)
-            });
+            let scheduler = p.scheduler();
             let interactive = scheduler.is_none()
                 && (p.loginuid.is_some_and(|u| u != u32::MAX)
                     || p.login_user.is_some()
