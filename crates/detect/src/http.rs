@@ -381,15 +381,13 @@ impl HttpFlow {
             .into_iter()
             .flatten()
             .filter_map(|h| ctx.intel.match_domain(h))
-            .find_map(|m| (m.coins.len() == 1).then(|| m.coins[0].clone()));
+            .find_map(|m| m.single_coin().map(str::to_string));
         }
-        // getwork served Bitcoin and Litecoin alike: SHA-256d only when nothing says Scrypt,
-        // and then said to be assumed (as the Stratum detector does).
-        let (family, assumed) = match (self.eth, e.coin.as_deref()) {
-            (true, _) => (AlgorithmFamily::EthashProxy, false),
-            (false, Some("LTC" | "DOGE")) => (AlgorithmFamily::Scrypt, false),
-            (false, Some("BTC" | "BCH")) => (AlgorithmFamily::Sha256d, false),
-            (false, _) => (AlgorithmFamily::Sha256d, true),
+        // getwork served Bitcoin and Litecoin alike, and names neither.
+        let (family, assumed) = if self.eth {
+            (AlgorithmFamily::EthashProxy, false)
+        } else {
+            crate::bitcoin_style_family(e.coin.as_deref())
         };
         e.algorithm_family = Some(family);
         e.algorithm = match family {

@@ -32,7 +32,18 @@ pub mod tls;
 pub use flow::*;
 pub use registry::builtin;
 
-use minetrace_core::{Dialect, Finding};
+use minetrace_core::{AlgorithmFamily, Dialect, Finding};
+
+/// The algorithm of Bitcoin-style work (Stratum V1, getwork: they never name it) for the coin
+/// the evidence names, and whether it had to be assumed: Scrypt for Litecoin and Dogecoin,
+/// SHA-256d for Bitcoin's family and, assumed, when no coin is known.
+pub(crate) fn bitcoin_style_family(coin: Option<&str>) -> (AlgorithmFamily, bool) {
+    match coin {
+        Some("LTC" | "DOGE") => (AlgorithmFamily::Scrypt, false),
+        Some("BTC" | "BCH" | "DASH") => (AlgorithmFamily::Sha256d, false),
+        _ => (AlgorithmFamily::Sha256d, true),
+    }
+}
 use std::sync::Arc;
 
 /// Whether a flow detector wants more bytes.

@@ -69,6 +69,16 @@ pub struct DomainMatch {
     pub coins: Vec<String>,
 }
 
+impl DomainMatch {
+    /// The coin mined there, when only one is known.
+    pub fn single_coin(&self) -> Option<&str> {
+        match self.coins.as_slice() {
+            [coin] => Some(coin),
+            _ => None,
+        }
+    }
+}
+
 /// Miner software parsed from an agent string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinerSoftware {

@@ -710,18 +710,15 @@ impl Session {
         .map(str::to_string);
         let pool_coin = pool_host
             .and_then(|h| ctx.intel.match_domain(h))
-            .and_then(|m| (m.coins.len() == 1).then(|| m.coins[0].clone()));
+            .and_then(|m| m.single_coin().map(str::to_string));
         let coin = wallet_coin.or(algo_coin).or(dialect_coin).or(pool_coin);
         let mut assumed = false;
         let family = match dialect {
-            Dialect::StratumV1 => match coin.as_deref() {
-                Some("LTC") | Some("DOGE") => AlgorithmFamily::Scrypt,
-                Some("BTC") | Some("BCH") | Some("DASH") => AlgorithmFamily::Sha256d,
-                _ => {
-                    assumed = true;
-                    AlgorithmFamily::Sha256d
-                }
-            },
+            Dialect::StratumV1 => {
+                let (family, guessed) = crate::bitcoin_style_family(coin.as_deref());
+                assumed = guessed;
+                family
+            }
             Dialect::StratumEquihash => AlgorithmFamily::Equihash,
             Dialect::EthereumStratum1 | Dialect::EthereumStratum2 => AlgorithmFamily::EthashStratum,
             Dialect::EthProxy => AlgorithmFamily::EthashProxy,

@@ -153,18 +153,21 @@ pub fn for_case(
     if !classes.is_empty() {
         out["session_classes"] = serde_json::to_value(&classes).unwrap_or_default();
     }
-    let gained = coin.and_then(|c| case_gains(cfg, c, &by_family, duration.as_ref()));
     let mut gains = None;
     let mut gains_reason = None;
-    match gained {
+    match coin.and_then(|c| case_gains(cfg, c, &by_family, duration.as_ref())) {
         Some(Ok((per_day, total))) => {
             gains = Some(total.value);
-            gains_reason =
-                Some("gains estimated from the hashrate and the configured coin parameters");
+            gains_reason = Some(
+                "gains estimated from the hashrate and the configured coin parameters".to_string(),
+            );
             out["gains_per_day"] = serde_json::to_value(per_day).unwrap_or_default();
             out["gains_total"] = serde_json::to_value(total).unwrap_or_default();
         }
-        Some(Err(why)) => out["gains_note"] = why.into(),
+        Some(Err(why)) => {
+            out["gains_note"] = why.clone().into();
+            gains_reason = Some(why);
+        }
         None => {}
     }
     let mut band = legal::assess(
@@ -175,11 +178,7 @@ pub fn for_case(
             loss,
         },
     );
-    if let Some(why) = gains_reason {
-        band.reasons.push(why.to_string());
-    } else if let Some(why) = out["gains_note"].as_str() {
-        band.reasons.push(why.to_string());
-    }
+    band.reasons.extend(gains_reason);
     if let Some(duration) = out["energy"]["duration"]["method"].as_str() {
         band.reasons.push(format!(
             "loss estimated as the electricity cost over the duration ({duration})"
