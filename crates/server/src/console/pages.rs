@@ -333,18 +333,23 @@ fn stats_table(lang: Lang, key: &str, table: &minetrace_estimate::stats::StatsTa
                 th { (t(lang, "kwh_day")) } th { (t(lang, "coal_day")) } th { (t(lang, "co2_year")) }
                 th { (t(lang, "electricity_loss")) } th { (t(lang, "gains_estimated")) }
             }
-            @for r in table.rows.iter().chain(std::iter::once(&table.total)) {
-                tr {
-                    td { @if r.key == "total" { b { (t(lang, "total")) } } @else { (r.key) } }
-                    td { (r.cases) } td { (r.machines) }
-                    td { (format!("{:.1}", r.kwh_per_day)) }
-                    td { (format!("{:.3}", r.coal_t_per_day)) }
-                    td { (format!("{:.1}", r.co2_t_per_year)) }
-                    td { (format!("{:.0}", r.cost)) }
-                    td { (format!("{:.0}", r.gains)) }
-                }
+            @for r in &table.rows {
+                tr { td { (r.key) } (stats_cells(r)) }
             }
+            // Apart from the rows: a region may be called "total".
+            tr.total { td { b { (t(lang, "total")) } } (stats_cells(&table.total)) }
         }
+    }
+}
+
+fn stats_cells(r: &minetrace_estimate::stats::StatsRow) -> Markup {
+    html! {
+        td { (r.cases) } td { (r.machines) }
+        td { (format!("{:.1}", r.kwh_per_day)) }
+        td { (format!("{:.3}", r.coal_t_per_day)) }
+        td { (format!("{:.1}", r.co2_t_per_year)) }
+        td { (format!("{:.0}", r.cost)) }
+        td { (format!("{:.0}", r.gains)) }
     }
 }
 
